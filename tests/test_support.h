@@ -1,0 +1,63 @@
+// Shared helpers for the test suite: where ../shared and the build live, temp dirs, running the CLI.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace posenet::test {
+
+namespace fs = std::filesystem;
+
+inline fs::path source_root() { return POSENET_SOURCE_ROOT; }
+inline fs::path build_root() { return POSENET_BUILD_ROOT; }
+
+// ../shared beside the checkout (or $POSENET_SHARED_DIR). Tests that need it call require_shared().
+inline std::optional<fs::path> shared_dir() {
+    if (const char* env = std::getenv("POSENET_SHARED_DIR")) {
+        if (fs::is_directory(env)) return fs::path(env);
+        return std::nullopt;
+    }
+    fs::path p = source_root().parent_path() / "shared";
+    if (fs::is_directory(p / "models" / "posenet")) return p;
+    return std::nullopt;
+}
+
+// Prints a clear SKIP line once per reason; returns the shared path or nullopt.
+inline std::optional<fs::path> require_shared(const char* what) {
+    auto dir = shared_dir();
+    if (!dir) std::printf("SKIP %s: ../shared (or $POSENET_SHARED_DIR) is not present\n", what);
+    return dir;
+}
+
+// A fresh empty directory under the build tree, removed and recreated on each call.
+inline fs::path scratch_dir(const std::string& name) {
+    fs::path p = build_root() / "test-scratch" / name;
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p;
+}
+
+struct CommandResult {
+    int exit_code;
+    std::string output;  // stdout and stderr together
+};
+
+// Runs a shell command, capturing its output.
+inline CommandResult run_command(const std::string& command) {
+    CommandResult r{-1, {}};
+    FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+    if (!pipe) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+    int status = pclose(pipe);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+inline std::string posenet_cli() { return (build_root() / "tools" / "posenet").string(); }
+
+}  // namespace posenet::test
