@@ -1,0 +1,13 @@
+#version 450
+// Elementwise Add of two same-shaped tensors with an optional relu/relu6, for Adds that could not
+// be fused into the producing convolution.
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+
+void main() {
+    const uint idx = linear_invocation();
+    if (idx >= uint(p.count)) return;
+    y[idx] = activate(x[idx] + x2[idx]);
+}

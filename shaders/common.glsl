@@ -1,0 +1,33 @@
+// Shared by every kernel: one descriptor layout and one push-constant block for all of them, so a
+// single pipeline layout serves every dispatch (engine/vulkan/kernels.h mirrors these).
+#extension GL_EXT_control_flow_attributes : enable
+
+// Specialization constants common to all kernels (ids 0..4); per-kernel ones start at 5.
+layout(constant_id = 2) const int ACT = 0;           // 0 none, 1 relu, 2 relu6 (engine::Activation)
+layout(constant_id = 3) const bool HAS_BIAS = false;
+layout(constant_id = 4) const bool HAS_RESIDUAL = false;
+
+// Tensors are NHWC float32; each binding is one tensor's range of the arena or weight buffer.
+layout(std430, set = 0, binding = 0) readonly restrict buffer Input { float x[]; };
+layout(std430, set = 0, binding = 1) readonly restrict buffer Input2 { float x2[]; };   // Add operand / residual
+layout(std430, set = 0, binding = 2) readonly restrict buffer Filter { float w[]; };
+layout(std430, set = 0, binding = 3) readonly restrict buffer Bias { float bias[]; };
+layout(std430, set = 0, binding = 4) writeonly restrict buffer Output { float y[]; };
+
+// Values that change with the input size (one pipeline serves every size).
+layout(push_constant) uniform Params {
+    int batch, in_h, in_w, out_h;
+    int out_w, pad_top, pad_left, count;       // count: output elements, or GEMM rows (pixels)
+    int zero_top, zero_left, zero_bottom, zero_right;  // maxpool: pads that hold zeros
+} p;
+
+float activate(float v) {
+    if (ACT == 1) return max(v, 0.0);
+    if (ACT == 2) return min(max(v, 0.0), 6.0);
+    return v;
+}
+
+// Elementwise kernels spread groups over x and y (x is capped at 65535 on some devices).
+uint linear_invocation() {
+    return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+}

@@ -1,0 +1,117 @@
+// Convolution as a tiled matrix multiply: C[M = pixels][N = out channels] = A[M][K] * B[K][N], where
+// B is the HWIO filter as stored ([kh][kw][ci][co] is exactly [K][N]) and A is the input, read
+// directly (1x1, stride 1, no pads) or gathered on the fly (im2col) for any other window.
+// Each workgroup computes a BM x BN tile; each thread TM x TN of it, with strided rows and columns so
+// that shared-memory reads are conflict-free and stores to NHWC are coalesced.
+
+layout(local_size_x_id = 0, local_size_y_id = 1) in;   // x = BN / TN, y = BM / TM (host sets both)
+
+layout(constant_id = 5) const int CI = 1;
+layout(constant_id = 6) const int CO = 1;
+layout(constant_id = 7) const int KH = 1;
+layout(constant_id = 8) const int KW = 1;
+layout(constant_id = 9) const int SH = 1;
+layout(constant_id = 10) const int SW = 1;
+layout(constant_id = 11) const int DH = 1;
+layout(constant_id = 12) const int DW = 1;
+layout(constant_id = 13) const int BM = 64;
+layout(constant_id = 14) const int BN = 64;
+layout(constant_id = 15) const int BK = 16;
+layout(constant_id = 16) const int TM = 4;
+layout(constant_id = 17) const int TN = 4;
+
+const int K = KH * KW * CI;
+const int WX = BN / TN;
+const int WY = BM / TM;
+const int THREADS = WX * WY;
+// Loading: A tiles with k fastest (contiguous channels in NHWC), B tiles with n fastest.
+// The host guarantees these divisions are exact.
+const int A_ROWS = THREADS / BK;
+const int A_PASSES = BM / A_ROWS;
+const int B_ROWS = THREADS / BN;
+const int B_PASSES = BK / B_ROWS;
+const int AS = BM + 1;   // +1: the k-major transposed store would otherwise hit one bank
+
+shared float As[BK * AS];
+shared float Bs[BK * BN];
+
+void main() {
+    const int M = p.count;
+    const int m_tiles = (M + BM - 1) / BM;
+    const int tile = int(gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x);
+    if (tile >= m_tiles) return;   // whole workgroup: uniform, before any barrier
+    const int tile_m = tile * BM;
+    const int tile_n = int(gl_WorkGroupID.y) * BN;
+    const int tx = int(gl_LocalInvocationID.x), ty = int(gl_LocalInvocationID.y);
+    const int tid = ty * WX + tx;
+
+    const int a_k = tid % BK, a_row = tid / BK;
+    const int b_n = tid % BN, b_row = tid / BN;
+
+    // Per loaded row: where its pixel's window starts (or -1 past the last row).
+#if IM2COL
+    int a_n[A_PASSES], a_iy[A_PASSES], a_ix[A_PASSES];
+#else
+    int a_base[A_PASSES];
+#endif
+    [[unroll]] for (int i = 0; i < A_PASSES; ++i) {
+        const int m = tile_m + a_row + i * A_ROWS;
+#if IM2COL
+        const int ox = m % p.out_w, t = m / p.out_w;
+        a_iy[i] = (t % p.out_h) * SH - p.pad_top;
+        a_ix[i] = ox * SW - p.pad_left;
+        a_n[i] = m < M ? (t / p.out_h) * p.in_h : -1;
+#else
+        a_base[i] = m < M ? m * CI : -1;
+#endif
+    }
+
+    float acc[TM * TN];
+    [[unroll]] for (int i = 0; i < TM * TN; ++i) acc[i] = 0.0;
+
+    for (int k0 = 0; k0 < K; k0 += BK) {
+        const int k = k0 + a_k;
+#if IM2COL
+        const int c = k % CI, r = k / CI;
+        const int kx = r % KW, ky = r / KW;
+#endif
+        [[unroll]] for (int i = 0; i < A_PASSES; ++i) {
+            float v = 0.0;
+#if IM2COL
+            const int iy = a_iy[i] + ky * DH, ix = a_ix[i] + kx * DW;
+            if (k < K && a_n[i] >= 0 && iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w)
+                v = x[((a_n[i] + iy) * p.in_w + ix) * CI + c];
+#else
+            if (k < K && a_base[i] >= 0) v = x[a_base[i] + k];
+#endif
+            As[a_k * AS + a_row + i * A_ROWS] = v;
+        }
+        [[unroll]] for (int i = 0; i < B_PASSES; ++i) {
+            const int kk = b_row + i * B_ROWS;
+            const int n = tile_n + b_n;
+            Bs[kk * BN + b_n] = (k0 + kk < K && n < CO) ? w[(k0 + kk) * CO + n] : 0.0;
+        }
+        barrier();
+        [[unroll]] for (int kk = 0; kk < BK; ++kk) {
+            float a[TM], b[TN];
+            [[unroll]] for (int i = 0; i < TM; ++i) a[i] = As[kk * AS + ty + i * WY];
+            [[unroll]] for (int j = 0; j < TN; ++j) b[j] = Bs[kk * BN + tx + j * WX];
+            [[unroll]] for (int i = 0; i < TM; ++i)
+                [[unroll]] for (int j = 0; j < TN; ++j) acc[i * TN + j] = fma(a[i], b[j], acc[i * TN + j]);
+        }
+        barrier();
+    }
+
+    [[unroll]] for (int i = 0; i < TM; ++i) {
+        const int m = tile_m + ty + i * WY;
+        if (m >= M) continue;
+        [[unroll]] for (int j = 0; j < TN; ++j) {
+            const int n = tile_n + tx + j * WX;
+            if (n >= CO) continue;
+            float v = acc[i * TN + j];
+            if (HAS_BIAS) v += bias[n];
+            if (HAS_RESIDUAL) v += x2[m * CO + n];
+            y[m * CO + n] = activate(v);
+        }
+    }
+}

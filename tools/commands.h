@@ -1,0 +1,7 @@
+// The `posenet` subcommands; each takes the arguments after its name.
+#pragma once
+
+namespace posenet::cli {
+int cmd_convert(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
+}  // namespace posenet::cli
