@@ -364,6 +364,9 @@ async function main() {
     modelConfig: { ...modelConfig, modelUrl: modelPath },
     effectiveInputResolution: { ...detector.inputResolution },
     estimationConfig: estimationConfig(),
+    // What the package fills in (validateEstimationConfig: multi-pose defaults
+    // scoreThreshold 0.5, nmsRadius 20).
+    effectiveEstimationConfig: PD('posenet/detector_utils.js').validateEstimationConfig(estimationConfig()),
     graph: { inputs: inputNames, outputs: outputNames, outputRoles: roleByIndex },
     images: [],
   };
