@@ -2,24 +2,23 @@
 #pragma once
 
 #include <span>
+#include <utility>
 #include <vector>
 
-#include "engine/network.h"
+#include "engine/executor.h"
 
 namespace posenet::engine {
 
-// The four PoseNet outputs for one batch, NHWC float32. `heatmap` holds logits (no sigmoid).
-struct NetworkOutputs {
-    TensorShape heatmap_shape, offsets_shape, displacement_shape;
-    std::vector<float> heatmap, offsets, displacement_fwd, displacement_bwd;
-};
-
-class CpuExecutor {
+class CpuExecutor final : public Executor {
 public:
     explicit CpuExecutor(const Network& network) : net_(network) {}
 
     // input: batch x height x width x 3, already preprocessed (see posenet/preprocess.h).
+    NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1) override {
+        return std::as_const(*this).run(input, height, width, batch);
+    }
     NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1) const;
+    const char* backend_name() const override { return "cpu"; }
 
     // Every tensor by id (index 0 is the input), for tests that compare layer by layer.
     std::vector<std::vector<float>> run_all(std::span<const float> input, int height, int width, int batch = 1) const;
