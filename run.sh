@@ -78,11 +78,7 @@ setup() {
 case "${1:-}" in
   demo)
     setup
-    if "$build/tools/posenet" --help | grep -q '^  detect'; then
-      "$build/tools/posenet" detect "$sample_photo" --model "$default_model" --overlay "$cache/overlays"
-    else
-      "$build/tools/posenet" inspect "$default_model"
-    fi
+    "$build/tools/posenet" detect "$sample_photo" --model "$default_model" --overlay "$cache/overlays"
     ;;
   test)
     setup

@@ -56,6 +56,7 @@ const char* kUsage =
     "commands:\n"
     "  convert   TF.js model.json (+ shards) -> native model blob\n"
     "  inspect   print a model blob's layers, shapes, parameters, FLOPs and memory\n"
+    "  detect    estimate poses in photos\n"
     "\n"
     "`posenet <command> --help` describes each command.\n";
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     try {
         if (cmd == "convert") return cmd_convert(argc - 2, argv + 2);
         if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
+        if (cmd == "detect") return cmd_detect(argc - 2, argv + 2);
         std::fprintf(stderr, "posenet: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const UsageError& e) {
