@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <queue>
 #include <set>
 #include <unordered_map>
 
@@ -193,7 +194,8 @@ private:
         weights_out_.insert(weights_out_.end(), v.begin(), v.end());
         return int(at);
     }
-    void visit(const std::string& name, const Node& from);
+    void visit(const std::string& name, const Node& from);  // marks what the outputs need; finds cycles
+    void emit_all();
     void emit(const Node& n);
     int consumers(const std::string& name) const {
         auto it = consumer_count_.find(name);
@@ -231,8 +233,33 @@ void GraphFolder::visit(const std::string& name, const Node& from) {
     if (s == 1) fail(n, "the graph has a cycle through this node");
     s = 1;
     for (const auto& in : n.inputs) visit(in, n);
-    emit(n);
     state_[name] = 2;
+}
+
+// Emits the needed nodes in topological order, preferring the file's order among ready nodes:
+// the official graphs list a shortcut before the branch it joins, which lets the Add fold into
+// the branch's last conv as a residual.
+void GraphFolder::emit_all() {
+    std::vector<size_t> needed;
+    for (const auto& [name, s] : state_)
+        if (s == 2) needed.push_back(index_.at(name));
+    std::unordered_map<size_t, int> pending;  // node -> inputs not yet emitted
+    std::unordered_map<std::string, std::vector<size_t>> users;
+    for (size_t i : needed) {
+        std::set<std::string> distinct(nodes_[i].inputs.begin(), nodes_[i].inputs.end());
+        pending[i] = int(distinct.size());
+        for (const auto& in : distinct) users[in].push_back(i);
+    }
+    std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+    for (size_t i : needed)
+        if (pending[i] == 0) ready.push(i);
+    while (!ready.empty()) {
+        size_t i = ready.top();
+        ready.pop();
+        emit(nodes_[i]);
+        for (size_t u : users[nodes_[i].name])
+            if (--pending[u] == 0) ready.push(u);
+    }
 }
 
 int GraphFolder::tensor_of(const Node& user, size_t i) {
@@ -443,6 +470,7 @@ Network GraphFolder::fold() {
             throw ModelError(file_.string() + ": the graph has no " + role + " output (looked for a sink node named *" + role + "*)");
     Node root{"(outputs)", "", {}, {}};
     for (const auto& [role, name] : outputs) visit(name, root);
+    emit_all();
     if (net_.tensor_channels.empty()) throw ModelError(file_.string() + ": the graph has no input Placeholder");
 
     net_.heatmap = value_.at(outputs["heatmap"]);

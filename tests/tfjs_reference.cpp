@@ -1,5 +1,7 @@
 #include "tests/tfjs_reference.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -65,7 +67,8 @@ std::optional<std::vector<ReferenceImage>> tfjs_reference(const ReferenceConfig&
     const fs::path dir = cache_root() / hex;
 
     if (!fs::exists(dir / "summary.json")) {
-        fs::path tmp = cache_root() / (std::string(hex) + ".partial");
+        // Unique per process: two test runs may fill the same entry at once.
+        fs::path tmp = cache_root() / (std::string(hex) + ".partial" + std::to_string(::getpid()));
         fs::remove_all(tmp);
         fs::create_directories(tmp);
         std::ostringstream cmd;
@@ -78,8 +81,9 @@ std::optional<std::vector<ReferenceImage>> tfjs_reference(const ReferenceConfig&
         for (const auto& img : images) cmd << ' ' << quote(img.string());
         auto r = run_command(cmd.str());
         if (r.exit_code != 0) throw std::runtime_error("TF.js reference tool failed:\n" + cmd.str() + "\n" + r.output);
-        fs::remove_all(dir);
-        fs::rename(tmp, dir);
+        std::error_code ec;
+        fs::rename(tmp, dir, ec);  // a concurrent run may have won; its entry is equally good
+        fs::remove_all(tmp, ec);
     }
 
     std::vector<ReferenceImage> out;

@@ -1,0 +1,165 @@
+// The whole pipeline (preprocess -> network -> decode) against TF.js's poses, on the photos in
+// ../shared/images, fed the exact RGB that TF.js decoded. POSENET_PARITY=full runs every photo in
+// every configuration; the default runs every photo once and a spread of photos for the rest.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "posenet/detector.h"
+#include "tests/parity.h"
+#include "tests/test_support.h"
+#include "tests/tfjs_reference.h"
+
+using namespace posenet;
+using namespace posenet::test;
+
+std::vector<float> detector_input(PoseDetector& d, const ImageView& view);
+
+namespace {
+
+bool full_parity() {
+    const char* e = std::getenv("POSENET_PARITY");
+    return e && std::string(e) == "full";
+}
+
+std::vector<fs::path> photos(const fs::path& shared, size_t limit) {
+    std::vector<fs::path> all;
+    for (const char* sub : {"people", "coco"})
+        for (const auto& e : fs::directory_iterator(shared / "images" / sub)) {
+            auto ext = e.path().extension().string();
+            if (ext == ".jpg" || ext == ".png" || ext == ".jpeg") all.push_back(e.path());
+        }
+    std::sort(all.begin(), all.end());
+    if (limit >= all.size() || full_parity()) return all;
+    // An even spread, always including the PNGs (RGBA, grey) and the photos with no person.
+    std::vector<fs::path> pick;
+    for (const auto& p : all)
+        if (p.extension() == ".png" || p.filename().string().rfind("negative", 0) == 0) pick.push_back(p);
+    for (size_t i = 0; pick.size() < limit && i < all.size(); i += std::max<size_t>(1, all.size() / limit))
+        if (std::find(pick.begin(), pick.end(), all[i]) == pick.end()) pick.push_back(all[i]);
+    pick.resize(std::min(pick.size(), limit));
+    return pick;
+}
+
+struct Worst {
+    double input = 0, scores = 0, offsets = 0, displacements = 0, keypoint_px = 0, keypoint_score = 0, pose_score = 0;
+    int images = 0, poses = 0;
+};
+
+void check_pipeline(const char* model, ReferenceConfig rc, size_t photo_limit, Worst& worst) {
+    auto shared = require_shared("pipeline parity with TF.js");
+    if (!shared) return;
+    rc.model_json = *shared / "models/posenet" / model;
+    auto images = photos(*shared, photo_limit);
+    auto refs = tfjs_reference(rc, images);
+    if (!refs) return;
+
+    ModelConfig mc;
+    mc.model = rc.model_json;
+    mc.architecture = rc.architecture == "ResNet50" ? engine::Architecture::ResNet50 : engine::Architecture::MobileNetV1;
+    mc.output_stride = rc.output_stride;
+    mc.input_resolution = {rc.input_width, rc.input_height};
+    mc.multiplier = rc.multiplier;
+    mc.quant_bytes = rc.quant_bytes;
+    PoseDetector detector(mc, {Backend::Cpu});
+    EstimationConfig ec{rc.max_poses, rc.flip, rc.score_threshold, rc.nms_radius};
+
+    for (const auto& ref : *refs) {
+        CAPTURE(ref.image.string());
+        std::string model_name = model;
+        CAPTURE(model_name);
+        CAPTURE(rc.input_width);
+        CAPTURE(rc.input_height);
+        CAPTURE(rc.max_poses);
+        CAPTURE(rc.flip);
+        ImageView view{ref.rgb.data(), ref.width, ref.height, ref.width * 3, PixelFormat::RGB8};
+        Estimate e = detector.estimate(view, ec);
+        // Model input: bit for bit.
+        auto in = compare("input", detector_input(detector, view), ref.input);
+        CHECK(in.max_abs == 0.0);
+        auto sc = compare("scores", e.heatmap_scores, ref.heatmap);
+        auto off = compare("offsets", e.outputs.offsets, ref.offsets);
+        auto fwd = compare("fwd", e.outputs.displacement_fwd, ref.displacement_fwd);
+        auto bwd = compare("bwd", e.outputs.displacement_bwd, ref.displacement_bwd);
+        CHECK(sc.max_abs <= 1e-4);
+        CHECK(off.max_scaled <= 1e-3);
+        CHECK(fwd.max_scaled <= 1e-3);
+        CHECK(bwd.max_scaled <= 1e-3);
+        const auto& want = ref.result["poses"];
+        REQUIRE(e.poses.size() == want.size());
+        for (size_t p = 0; p < e.poses.size(); ++p) {
+            CAPTURE(p);
+            double ds = std::fabs(e.poses[p].score - want[p]["score"].get<double>());
+            CHECK(ds <= 1e-4);
+            worst.pose_score = std::max(worst.pose_score, ds);
+            for (size_t k = 0; k < 17; ++k) {
+                const auto& w = want[p]["keypoints"][k];
+                const auto& g = e.poses[p].keypoints[k];
+                CAPTURE(w["name"].get<std::string>());
+                double dx = std::fabs(g.x - w["x"].get<double>()), dy = std::fabs(g.y - w["y"].get<double>());
+                double dscore = std::fabs(g.score - w["score"].get<double>());
+                CHECK(dx <= 0.01);
+                CHECK(dy <= 0.01);
+                CHECK(dscore <= 1e-4);
+                CHECK(g.name == w["name"].get<std::string>());
+                worst.keypoint_px = std::max({worst.keypoint_px, dx, dy});
+                worst.keypoint_score = std::max(worst.keypoint_score, dscore);
+            }
+        }
+        worst.input = std::max(worst.input, in.max_abs);
+        worst.scores = std::max(worst.scores, sc.max_abs);
+        worst.offsets = std::max(worst.offsets, off.max_abs);
+        worst.displacements = std::max({worst.displacements, fwd.max_abs, bwd.max_abs});
+        worst.images++;
+        worst.poses += int(e.poses.size());
+    }
+}
+
+void print(const char* name, const Worst& w) {
+    std::printf("PARITY pipeline %s: %d images, %d poses; worst: input %.3g, scores %.3g, offsets %.3g, "
+                "displacements %.3g, keypoint %.3g px, keypoint score %.3g, pose score %.3g\n",
+                name, w.images, w.poses, w.input, w.scores, w.offsets, w.displacements, w.keypoint_px, w.keypoint_score,
+                w.pose_score);
+}
+
+ReferenceConfig config(int stride, int w, int h, int quant, int max_poses, bool flip) {
+    ReferenceConfig rc;
+    rc.output_stride = stride;
+    rc.input_width = w, rc.input_height = h;
+    rc.quant_bytes = quant;
+    rc.max_poses = max_poses;
+    rc.flip = flip;
+    return rc;
+}
+
+}  // namespace
+
+std::vector<float> detector_input(PoseDetector& d, const ImageView& view) {
+    std::vector<float> input(size_t(d.input_resolution().height) * d.input_resolution().width * 3);
+    preprocess(view, d.input_resolution().height, d.input_resolution().width, d.network().input_transform, input);
+    return input;
+}
+
+TEST_CASE("pipeline parity: float 0.75 stride 16, every photo, 257 single pose") {
+    Worst w;
+    check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 257, 257, 4, 1, false), 1000, w);
+    print("float075-s16 257 single", w);
+}
+
+TEST_CASE("pipeline parity: float 0.75 stride 16, multi-pose, flip, 513 and 353x257") {
+    Worst w;
+    check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 257, 257, 4, 5, true), 8, w);
+    check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 513, 513, 4, 5, false), 4, w);
+    check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 353, 257, 4, 1, true), 4, w);
+    check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 257, 353, 4, 3, false), 3, w);
+    print("float075-s16 multi/flip/513/353x257", w);
+}
+
+TEST_CASE("pipeline parity: uint16 0.75 strides 8 and 16") {
+    Worst w;
+    check_pipeline("mobilenet/quant2/075/model-stride16.json", config(16, 257, 257, 2, 5, false), 4, w);
+    check_pipeline("mobilenet/quant2/075/model-stride8.json", config(8, 257, 257, 2, 5, true), 4, w);
+    check_pipeline("mobilenet/quant2/075/model-stride8.json", config(8, 257, 257, 2, 1, false), 3, w);
+    print("quant2-075 s8/s16", w);
+}
