@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "posenet/detector.h"
+#include "tests/generated_models.h"
 #include "tests/parity.h"
 #include "tests/test_support.h"
 #include "tests/tfjs_reference.h"
@@ -47,10 +48,11 @@ struct Worst {
     int images = 0, poses = 0;
 };
 
-void check_pipeline(const char* model, ReferenceConfig rc, size_t photo_limit, Worst& worst) {
+// model: under shared/models/posenet, or an absolute path (a generated model).
+void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_limit, Worst& worst) {
     auto shared = require_shared("pipeline parity with TF.js");
     if (!shared) return;
-    rc.model_json = *shared / "models/posenet" / model;
+    rc.model_json = fs::path(model).is_absolute() ? fs::path(model) : *shared / "models/posenet" / model;
     auto images = photos(*shared, photo_limit);
     auto refs = tfjs_reference(rc, images);
     if (!refs) return;
@@ -162,4 +164,30 @@ TEST_CASE("pipeline parity: uint16 0.75 strides 8 and 16") {
     check_pipeline("mobilenet/quant2/075/model-stride8.json", config(8, 257, 257, 2, 5, true), 4, w);
     check_pipeline("mobilenet/quant2/075/model-stride8.json", config(8, 257, 257, 2, 1, false), 3, w);
     print("quant2-075 s8/s16", w);
+}
+
+TEST_CASE("pipeline parity: generated MobileNetV1 1.0 (strides 8, 16, 32) and 0.5") {
+    Worst w;
+    auto run = [&](Variant v, int max_poses, bool flip, int w_, int h_, size_t photos) {
+        ReferenceConfig rc = config(v.stride, w_, h_, v.quant_bytes, max_poses, flip);
+        rc.multiplier = float(std::stod(v.multiplier));
+        check_pipeline(generated_model(v).string(), rc, photos, w);
+    };
+    run({"MobileNetV1", "1.0", 32, 4}, 5, false, 257, 257, 2);
+    run({"MobileNetV1", "1.0", 16, 1}, 1, true, 353, 257, 2);
+    run({"MobileNetV1", "1.0", 8, 2}, 5, true, 257, 257, 2);
+    run({"MobileNetV1", "0.5", 16, 4}, 1, false, 257, 257, 2);
+    run({"MobileNetV1", "0.5", 8, 1}, 5, false, 257, 353, 1);
+    print("generated mobilenet 1.0/0.5", w);
+}
+
+TEST_CASE("pipeline parity: generated ResNet50 strides 16 and 32") {
+    Worst w;
+    for (auto [stride, quant, max_poses] : {std::tuple{32, 4, 5}, std::tuple{16, 2, 1}}) {
+        ReferenceConfig rc = config(stride, 257, 257, quant, max_poses, stride == 16);
+        rc.architecture = "ResNet50";
+        rc.multiplier = 1.0f;
+        check_pipeline(generated_model({"ResNet50", "1.0", stride, quant}).string(), rc, 1, w);
+    }
+    print("generated resnet50", w);
 }
