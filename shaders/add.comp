@@ -2,9 +2,11 @@
 // Elementwise Add of two same-shaped tensors with an optional relu/relu6, for Adds that could not
 // be fused into the producing convolution.
 #extension GL_GOOGLE_include_directive : require
+// Before common.glsl: its linear_invocation() reads gl_WorkGroupSize, which glslang folds to 1
+// in functions defined before the local size is declared.
+layout(local_size_x_id = 0) in;
 #include "common.glsl"
 
-layout(local_size_x_id = 0) in;
 
 void main() {
     const uint idx = linear_invocation();

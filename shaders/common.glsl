@@ -28,6 +28,7 @@ float activate(float v) {
 }
 
 // Elementwise kernels spread groups over x and y (x is capped at 65535 on some devices).
+// The including kernel must declare its local size before the #include (see add.comp).
 uint linear_invocation() {
     return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
 }

@@ -35,6 +35,39 @@ const int AS = BM + 1;   // +1: the k-major transposed store would otherwise hit
 shared float As[BK * AS];
 shared float Bs[BK * BN];
 
+// This thread's share of the tile loads (set once in main).
+int a_k, a_row, b_n, b_row, tile_n_;
+#if IM2COL
+int a_n[A_PASSES], a_iy[A_PASSES], a_ix[A_PASSES];
+#else
+int a_base[A_PASSES];
+#endif
+
+// Reads this thread's elements of the A (input) and B (filter) tiles starting at k0, zero outside.
+void load_tile(const int k0, out float a_out[A_PASSES], out float b_out[B_PASSES]) {
+    const int k = k0 + a_k;
+#if IM2COL
+    const int c = k % CI, r = k / CI;
+    const int kx = r % KW, ky = r / KW;
+#endif
+    [[unroll]] for (int i = 0; i < A_PASSES; ++i) {
+        float v = 0.0;
+#if IM2COL
+        const int iy = a_iy[i] + ky * DH, ix = a_ix[i] + kx * DW;
+        if (k < K && a_n[i] >= 0 && iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w)
+            v = x[((a_n[i] + iy) * p.in_w + ix) * CI + c];
+#else
+        if (k < K && a_base[i] >= 0) v = x[a_base[i] + k];
+#endif
+        a_out[i] = v;
+    }
+    [[unroll]] for (int i = 0; i < B_PASSES; ++i) {
+        const int kk = k0 + b_row + i * B_ROWS;
+        const int n = tile_n_ + b_n;
+        b_out[i] = (kk < K && n < CO) ? w[kk * CO + n] : 0.0;
+    }
+}
+
 void main() {
     const int M = p.count;
     const int m_tiles = (M + BM - 1) / BM;
@@ -45,15 +78,11 @@ void main() {
     const int tx = int(gl_LocalInvocationID.x), ty = int(gl_LocalInvocationID.y);
     const int tid = ty * WX + tx;
 
-    const int a_k = tid % BK, a_row = tid / BK;
-    const int b_n = tid % BN, b_row = tid / BN;
+    a_k = tid % BK, a_row = tid / BK;
+    b_n = tid % BN, b_row = tid / BN;
+    tile_n_ = tile_n;
 
     // Per loaded row: where its pixel's window starts (or -1 past the last row).
-#if IM2COL
-    int a_n[A_PASSES], a_iy[A_PASSES], a_ix[A_PASSES];
-#else
-    int a_base[A_PASSES];
-#endif
     [[unroll]] for (int i = 0; i < A_PASSES; ++i) {
         const int m = tile_m + a_row + i * A_ROWS;
 #if IM2COL
@@ -69,29 +98,15 @@ void main() {
     float acc[TM * TN];
     [[unroll]] for (int i = 0; i < TM * TN; ++i) acc[i] = 0.0;
 
+    // Global loads for the next k tile go to registers first and are issued before the current
+    // tile's multiply-adds, so their latency overlaps the arithmetic (software pipelining).
+    float a_next[A_PASSES], b_next[B_PASSES];
+    load_tile(0, a_next, b_next);
     for (int k0 = 0; k0 < K; k0 += BK) {
-        const int k = k0 + a_k;
-#if IM2COL
-        const int c = k % CI, r = k / CI;
-        const int kx = r % KW, ky = r / KW;
-#endif
-        [[unroll]] for (int i = 0; i < A_PASSES; ++i) {
-            float v = 0.0;
-#if IM2COL
-            const int iy = a_iy[i] + ky * DH, ix = a_ix[i] + kx * DW;
-            if (k < K && a_n[i] >= 0 && iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w)
-                v = x[((a_n[i] + iy) * p.in_w + ix) * CI + c];
-#else
-            if (k < K && a_base[i] >= 0) v = x[a_base[i] + k];
-#endif
-            As[a_k * AS + a_row + i * A_ROWS] = v;
-        }
-        [[unroll]] for (int i = 0; i < B_PASSES; ++i) {
-            const int kk = b_row + i * B_ROWS;
-            const int n = tile_n + b_n;
-            Bs[kk * BN + b_n] = (k0 + kk < K && n < CO) ? w[(k0 + kk) * CO + n] : 0.0;
-        }
+        [[unroll]] for (int i = 0; i < A_PASSES; ++i) As[a_k * AS + a_row + i * A_ROWS] = a_next[i];
+        [[unroll]] for (int i = 0; i < B_PASSES; ++i) Bs[(b_row + i * B_ROWS) * BN + b_n] = b_next[i];
         barrier();
+        if (k0 + BK < K) load_tile(k0 + BK, a_next, b_next);
         [[unroll]] for (int kk = 0; kk < BK; ++kk) {
             float a[TM], b[TN];
             [[unroll]] for (int i = 0; i < TM; ++i) a[i] = As[kk * AS + ty + i * WY];

@@ -3,9 +3,11 @@
 // invocations read neighbouring channels. Any window, stride, dilation, depth multiplier; fused bias,
 // residual and activation. Memory-bound, so no tiling.
 #extension GL_GOOGLE_include_directive : require
+// Before common.glsl: its linear_invocation() reads gl_WorkGroupSize, which glslang folds to 1
+// in functions defined before the local size is declared.
+layout(local_size_x_id = 0) in;
 #include "common.glsl"
 
-layout(local_size_x_id = 0) in;
 layout(constant_id = 5) const int CI = 1;
 layout(constant_id = 6) const int CO = 1;   // CI * multiplier
 layout(constant_id = 7) const int KH = 3;

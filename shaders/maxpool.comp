@@ -2,9 +2,11 @@
 // Max pooling. Positions in the explicit (folded TF Pad) zero pads count as 0 in the max, like TF's
 // Pad + MaxPool; positions in Same padding are ignored, like TF's MaxPool. The host passes both.
 #extension GL_GOOGLE_include_directive : require
+// Before common.glsl: its linear_invocation() reads gl_WorkGroupSize, which glslang folds to 1
+// in functions defined before the local size is declared.
+layout(local_size_x_id = 0) in;
 #include "common.glsl"
 
-layout(local_size_x_id = 0) in;
 layout(constant_id = 6) const int C = 1;
 layout(constant_id = 7) const int KH = 3;
 layout(constant_id = 8) const int KW = 3;

@@ -49,7 +49,7 @@ struct Worst {
 };
 
 // model: under shared/models/posenet, or an absolute path (a generated model).
-void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_limit, Worst& worst) {
+void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_limit, Worst& worst, Backend backend) {
     auto shared = require_shared("pipeline parity with TF.js");
     if (!shared) return;
     rc.model_json = fs::path(model).is_absolute() ? fs::path(model) : *shared / "models/posenet" / model;
@@ -64,7 +64,7 @@ void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_l
     mc.input_resolution = {rc.input_width, rc.input_height};
     mc.multiplier = rc.multiplier;
     mc.quant_bytes = rc.quant_bytes;
-    PoseDetector detector(mc, {Backend::Cpu});
+    PoseDetector detector(mc, {backend});
     EstimationConfig ec{rc.max_poses, rc.flip, rc.score_threshold, rc.nms_radius};
 
     for (const auto& ref : *refs) {
@@ -75,6 +75,7 @@ void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_l
         CAPTURE(rc.input_height);
         CAPTURE(rc.max_poses);
         CAPTURE(rc.flip);
+        CAPTURE(detector.backend_name());
         ImageView view{ref.rgb.data(), ref.width, ref.height, ref.width * 3, PixelFormat::RGB8};
         Estimate e = detector.estimate(view, ec);
         // Model input: bit for bit.
@@ -118,11 +119,22 @@ void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_l
     }
 }
 
-void print(const char* name, const Worst& w) {
-    std::printf("PARITY pipeline %s: %d images, %d poses; worst: input %.3g, scores %.3g, offsets %.3g, "
+// Both backends: the CPU executor, and Vulkan (lavapipe where there is no GPU).
+void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_limit, Worst (&worst)[2]) {
+    check_pipeline(model, rc, photo_limit, worst[0], Backend::Cpu);
+    check_pipeline(model, rc, photo_limit, worst[1], Backend::Vulkan);
+}
+
+void print(const char* name, const Worst& w, const char* backend) {
+    std::printf("PARITY pipeline %s %s: %d images, %d poses; worst: input %.3g, scores %.3g, offsets %.3g, "
                 "displacements %.3g, keypoint %.3g px, keypoint score %.3g, pose score %.3g\n",
-                name, w.images, w.poses, w.input, w.scores, w.offsets, w.displacements, w.keypoint_px, w.keypoint_score,
+                backend, name, w.images, w.poses, w.input, w.scores, w.offsets, w.displacements, w.keypoint_px, w.keypoint_score,
                 w.pose_score);
+}
+
+void print(const char* name, const Worst (&w)[2]) {
+    print(name, w[0], "cpu");
+    print(name, w[1], "vulkan");
 }
 
 ReferenceConfig config(int stride, int w, int h, int quant, int max_poses, bool flip) {
@@ -144,13 +156,13 @@ std::vector<float> detector_input(PoseDetector& d, const ImageView& view) {
 }
 
 TEST_CASE("pipeline parity: float 0.75 stride 16, every photo, 257 single pose") {
-    Worst w;
+    Worst w[2];
     check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 257, 257, 4, 1, false), 1000, w);
     print("float075-s16 257 single", w);
 }
 
 TEST_CASE("pipeline parity: float 0.75 stride 16, multi-pose, flip, 513 and 353x257") {
-    Worst w;
+    Worst w[2];
     check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 257, 257, 4, 5, true), 8, w);
     check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 513, 513, 4, 5, false), 4, w);
     check_pipeline("mobilenet/float/075/model-stride16.json", config(16, 353, 257, 4, 1, true), 4, w);
@@ -159,7 +171,7 @@ TEST_CASE("pipeline parity: float 0.75 stride 16, multi-pose, flip, 513 and 353x
 }
 
 TEST_CASE("pipeline parity: uint16 0.75 strides 8 and 16") {
-    Worst w;
+    Worst w[2];
     check_pipeline("mobilenet/quant2/075/model-stride16.json", config(16, 257, 257, 2, 5, false), 4, w);
     check_pipeline("mobilenet/quant2/075/model-stride8.json", config(8, 257, 257, 2, 5, true), 4, w);
     check_pipeline("mobilenet/quant2/075/model-stride8.json", config(8, 257, 257, 2, 1, false), 3, w);
@@ -167,7 +179,7 @@ TEST_CASE("pipeline parity: uint16 0.75 strides 8 and 16") {
 }
 
 TEST_CASE("pipeline parity: generated MobileNetV1 1.0 (strides 8, 16, 32) and 0.5") {
-    Worst w;
+    Worst w[2];
     auto run = [&](Variant v, int max_poses, bool flip, int w_, int h_, size_t photos) {
         ReferenceConfig rc = config(v.stride, w_, h_, v.quant_bytes, max_poses, flip);
         rc.multiplier = float(std::stod(v.multiplier));
@@ -182,7 +194,7 @@ TEST_CASE("pipeline parity: generated MobileNetV1 1.0 (strides 8, 16, 32) and 0.
 }
 
 TEST_CASE("pipeline parity: generated ResNet50 strides 16 and 32") {
-    Worst w;
+    Worst w[2];
     for (auto [stride, quant, max_poses] : {std::tuple{32, 4, 5}, std::tuple{16, 2, 1}}) {
         ReferenceConfig rc = config(stride, 257, 257, quant, max_poses, stride == 16);
         rc.architecture = "ResNet50";

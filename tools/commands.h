@@ -5,4 +5,5 @@ namespace posenet::cli {
 int cmd_convert(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_detect(int argc, char** argv);
+int cmd_devices(int argc, char** argv);
 }  // namespace posenet::cli

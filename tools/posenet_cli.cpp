@@ -57,6 +57,7 @@ const char* kUsage =
     "  convert   TF.js model.json (+ shards) -> native model blob\n"
     "  inspect   print a model blob's layers, shapes, parameters, FLOPs and memory\n"
     "  detect    estimate poses in photos\n"
+    "  devices   list the Vulkan devices\n"
     "\n"
     "`posenet <command> --help` describes each command.\n";
 
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
         if (cmd == "convert") return cmd_convert(argc - 2, argv + 2);
         if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
         if (cmd == "detect") return cmd_detect(argc - 2, argv + 2);
+        if (cmd == "devices") return cmd_devices(argc - 2, argv + 2);
         std::fprintf(stderr, "posenet: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const UsageError& e) {

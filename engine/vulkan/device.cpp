@@ -1,0 +1,209 @@
+#include "engine/vulkan/device.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "engine/vulkan/error.h"
+
+namespace posenet::engine::vk {
+
+namespace {
+
+int type_rank(VkPhysicalDeviceType t) {
+    switch (t) {
+        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 0;
+        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 1;
+        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+        case VK_PHYSICAL_DEVICE_TYPE_CPU: return 3;
+        default: return 4;
+    }
+}
+
+// A queue family with compute; a universal (graphics) one first because it is the one drivers tune
+// and it always supports timestamps where the device does.
+int pick_queue_family(const Functions& fn, VkPhysicalDevice pd) {
+    uint32_t n = 0;
+    fn.GetPhysicalDeviceQueueFamilyProperties(pd, &n, nullptr);
+    std::vector<VkQueueFamilyProperties> qf(n);
+    fn.GetPhysicalDeviceQueueFamilyProperties(pd, &n, qf.data());
+    int best = -1, best_score = -1;
+    for (uint32_t i = 0; i < n; ++i) {
+        if (!(qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) || qf[i].queueCount == 0) continue;
+        int score = (qf[i].timestampValidBits > 0 ? 2 : 0) + ((qf[i].queueFlags & VK_QUEUE_GRAPHICS_BIT) ? 1 : 0);
+        if (score > best_score) best = int(i), best_score = score;
+    }
+    return best;
+}
+
+}  // namespace
+
+Device::Device(const DeviceOptions& options)
+    : instance_(std::make_unique<Instance>(options.enable_validation || validation_requested_by_env())) {
+    fn_ = instance_->fn();
+    auto pds = instance_->physical_devices();
+    if (pds.empty()) throw VulkanUnavailable("Vulkan: no physical device found (no GPU driver / ICD installed?)");
+
+    int index = options.device_index;
+    if (index < 0) {
+        if (const char* env = std::getenv("POSENET_VULKAN_DEVICE"); env && *env) index = std::atoi(env);
+    }
+    if (index >= int(pds.size()))
+        throw VulkanUnavailable("Vulkan: device index " + std::to_string(index) + " is out of range: " + std::to_string(pds.size()) +
+                                " device(s) present");
+    if (index < 0) {
+        int best_rank = 1 << 30;
+        for (size_t i = 0; i < pds.size(); ++i) {
+            VkPhysicalDeviceProperties p;
+            fn_.GetPhysicalDeviceProperties(pds[i], &p);
+            if (p.apiVersion < VK_API_VERSION_1_1 || pick_queue_family(fn_, pds[i]) < 0) continue;
+            if (type_rank(p.deviceType) < best_rank) best_rank = type_rank(p.deviceType), index = int(i);
+        }
+        if (index < 0) throw VulkanUnavailable("Vulkan: no device with Vulkan 1.1 and a compute queue");
+    }
+    physical_ = pds[index];
+    info_ = instance_->describe(physical_, index);
+    fn_.GetPhysicalDeviceProperties(physical_, &properties_);
+    if (properties_.apiVersion < VK_API_VERSION_1_1)
+        throw VulkanUnavailable("Vulkan: device " + info_.name + " supports only Vulkan 1.0; 1.1 is needed");
+    int family = pick_queue_family(fn_, physical_);
+    if (family < 0) throw VulkanUnavailable("Vulkan: device " + info_.name + " has no compute queue");
+    family_ = uint32_t(family);
+    fn_.GetPhysicalDeviceMemoryProperties(physical_, &memory_);
+
+    // Properties and features worth recording.
+    auto subgroup = make<VkPhysicalDeviceSubgroupProperties>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES);
+    auto maint3 = make<VkPhysicalDeviceMaintenance3Properties>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES);
+    auto ids = make<VkPhysicalDeviceIDProperties>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES);
+    subgroup.pNext = &maint3;
+    maint3.pNext = &ids;
+    auto props2 = make<VkPhysicalDeviceProperties2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2);
+    props2.pNext = &subgroup;
+    fn_.GetPhysicalDeviceProperties2(physical_, &props2);
+    std::memcpy(device_uuid_.data(), ids.deviceUUID, 16);
+    std::memcpy(driver_uuid_.data(), ids.driverUUID, 16);
+
+    auto storage16 = make<VkPhysicalDevice16BitStorageFeatures>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES);
+    auto f16 = make<VkPhysicalDeviceShaderFloat16Int8Features>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES);
+    auto feats2 = make<VkPhysicalDeviceFeatures2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2);
+    feats2.pNext = &storage16;
+    storage16.pNext = &f16;
+    fn_.GetPhysicalDeviceFeatures2(physical_, &feats2);
+
+    uint32_t en = 0;
+    check(fn_.EnumerateDeviceExtensionProperties(physical_, nullptr, &en, nullptr), "vkEnumerateDeviceExtensionProperties");
+    std::vector<VkExtensionProperties> exts(en);
+    check(fn_.EnumerateDeviceExtensionProperties(physical_, nullptr, &en, exts.data()), "vkEnumerateDeviceExtensionProperties");
+    auto has_ext = [&](const char* name) {
+        return std::any_of(exts.begin(), exts.end(), [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
+    };
+
+    uint32_t qn = 0;
+    fn_.GetPhysicalDeviceQueueFamilyProperties(physical_, &qn, nullptr);
+    std::vector<VkQueueFamilyProperties> qf(qn);
+    fn_.GetPhysicalDeviceQueueFamilyProperties(physical_, &qn, qf.data());
+
+    const VkPhysicalDeviceLimits& lim = properties_.limits;
+    features_.shader_float16 = f16.shaderFloat16;
+    features_.shader_float64 = feats2.features.shaderFloat64;
+    features_.storage_buffer_16bit = storage16.storageBuffer16BitAccess;
+    features_.subgroup_size = subgroup.subgroupSize;
+    features_.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                                    (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+    features_.cooperative_matrix = has_ext("VK_KHR_cooperative_matrix") || has_ext("VK_NV_cooperative_matrix");
+    features_.timestamp_valid_bits = qf[family_].timestampValidBits;
+    features_.timestamp_period_ns = lim.timestampPeriod;
+    features_.timestamps = features_.timestamp_valid_bits > 0 && lim.timestampPeriod > 0;
+    for (int i = 0; i < 3; ++i) features_.max_workgroup_count[i] = lim.maxComputeWorkGroupCount[i];
+    features_.max_workgroup_invocations = lim.maxComputeWorkGroupInvocations;
+    features_.max_shared_memory = lim.maxComputeSharedMemorySize;
+    features_.max_storage_buffer_range = lim.maxStorageBufferRange;
+    features_.min_storage_buffer_offset_alignment = lim.minStorageBufferOffsetAlignment;
+    features_.non_coherent_atom_size = lim.nonCoherentAtomSize;
+    features_.max_push_constants = lim.maxPushConstantsSize;
+    features_.max_allocation_size = maint3.maxMemoryAllocationSize;
+
+    float priority = 1.0f;
+    auto qci = make<VkDeviceQueueCreateInfo>(VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO);
+    qci.queueFamilyIndex = family_;
+    qci.queueCount = 1;
+    qci.pQueuePriorities = &priority;
+    std::vector<const char*> dev_exts;
+    // Required on portability implementations (MoltenVK) when advertised.
+    if (has_ext("VK_KHR_portability_subset")) dev_exts.push_back("VK_KHR_portability_subset");
+    // Doubles: the preprocess kernel reproduces TF.js's double-precision bilinear sampling.
+    VkPhysicalDeviceFeatures enabled{};
+    enabled.shaderFloat64 = features_.shader_float64;
+    auto dci = make<VkDeviceCreateInfo>(VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO);
+    dci.pEnabledFeatures = &enabled;
+    dci.queueCreateInfoCount = 1;
+    dci.pQueueCreateInfos = &qci;
+    dci.enabledExtensionCount = uint32_t(dev_exts.size());
+    dci.ppEnabledExtensionNames = dev_exts.data();
+    check(fn_.CreateDevice(physical_, &dci, nullptr, &device_), "vkCreateDevice (" + info_.name + ")");
+    try {
+        load_device_functions(fn_, device_);
+        fn_.GetDeviceQueue(device_, family_, 0, &queue_);
+        auto pci = make<VkCommandPoolCreateInfo>(VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO);
+        pci.flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT;
+        pci.queueFamilyIndex = family_;
+        check(fn_.CreateCommandPool(device_, &pci, nullptr, &setup_pool_), "vkCreateCommandPool");
+    } catch (...) {
+        if (fn_.DestroyDevice) fn_.DestroyDevice(device_, nullptr);
+        throw;
+    }
+}
+
+Device::~Device() {
+    if (device_) {
+        fn_.DeviceWaitIdle(device_);
+        if (setup_pool_) fn_.DestroyCommandPool(device_, setup_pool_, nullptr);
+        fn_.DestroyDevice(device_, nullptr);
+    }
+}
+
+void Device::wait(VkFence fence, uint64_t timeout_ns, const char* what) const {
+    VkResult r = fn_.WaitForFences(device_, 1, &fence, VK_TRUE, timeout_ns);
+    if (r == VK_TIMEOUT)
+        throw VulkanError(std::string("Vulkan: ") + what + " did not finish within " + std::to_string(timeout_ns / 1000000) +
+                              " ms (GPU hung or far too slow)",
+                          r);
+    check(r, std::string("waiting for ") + what);
+}
+
+void Device::run_once(const std::function<void(VkCommandBuffer)>& record, const char* what) {
+    auto ai = make<VkCommandBufferAllocateInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
+    ai.commandPool = setup_pool_;
+    ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ai.commandBufferCount = 1;
+    VkCommandBuffer cb = VK_NULL_HANDLE;
+    check(fn_.AllocateCommandBuffers(device_, &ai, &cb), "vkAllocateCommandBuffers");
+    VkFence fence = VK_NULL_HANDLE;
+    auto cleanup = [&] {
+        if (fence) fn_.DestroyFence(device_, fence, nullptr);
+        fn_.FreeCommandBuffers(device_, setup_pool_, 1, &cb);
+    };
+    try {
+        auto bi = make<VkCommandBufferBeginInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO);
+        bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+        check(fn_.BeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+        record(cb);
+        check(fn_.EndCommandBuffer(cb), "vkEndCommandBuffer");
+        auto fci = make<VkFenceCreateInfo>(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
+        check(fn_.CreateFence(device_, &fci, nullptr, &fence), "vkCreateFence");
+        auto si = make<VkSubmitInfo>(VK_STRUCTURE_TYPE_SUBMIT_INFO);
+        si.commandBufferCount = 1;
+        si.pCommandBuffers = &cb;
+        check(fn_.QueueSubmit(queue_, 1, &si, fence), std::string("vkQueueSubmit (") + what + ")");
+        wait(fence, 600ull * 1000000000ull, what);
+    } catch (...) {
+        // Never free a command buffer the GPU may still read.
+        fn_.DeviceWaitIdle(device_);
+        cleanup();
+        throw;
+    }
+    cleanup();
+}
+
+}  // namespace posenet::engine::vk

@@ -1,0 +1,109 @@
+// Runs a Network on a GPU through Vulkan compute with our own kernels (shaders/*.comp). Same inputs
+// and outputs as CpuExecutor, so the two backends are interchangeable.
+//
+//   VulkanOptions options;                               // device_index -1: the best device
+//   VulkanExecutor gpu(net, options);
+//   NetworkOutputs out = gpu.run(input, 257, 257);       // heatmap as logits, like CpuExecutor
+//   for (auto& t : gpu.last_timings()) ...               // per-layer GPU time
+//
+// Not thread-safe: one run at a time per executor.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/cpu_executor.h"
+#include "engine/network.h"
+#include "engine/vulkan/buffer.h"
+#include "engine/vulkan/device.h"
+#include "engine/vulkan/error.h"
+#include "engine/vulkan/plan.h"
+#include "engine/vulkan/runtime.h"
+#include "engine/vulkan/weights.h"
+
+namespace posenet::engine {
+
+// Device choice, validation and pipeline cache (vk::RuntimeOptions), plus per-executor settings.
+struct VulkanOptions : vk::RuntimeOptions {
+    bool timestamps = true;           // per-layer GPU times, where the device has timestamps
+    uint32_t timeout_ms = 120000;     // a run that takes longer throws instead of hanging
+};
+
+using vk::LayerTiming;
+
+// An 8-bit image for GPU preprocessing: the caller computes the letterbox (posenet::compute_letterbox)
+// and passes its transform; the kernel reproduces posenet::preprocess bit for bit.
+struct ImageInput {
+    const uint8_t* data = nullptr;
+    int width = 0, height = 0;
+    int row_stride_bytes = 0;  // 0: width * bytes_per_pixel
+    int bytes_per_pixel = 3;   // RGB8 3, RGBA8 4, Gray8 1
+    std::array<int, 3> channel_offsets{0, 1, 2};  // byte of R, G, B in a pixel: BGR {2,1,0}, gray {0,0,0}
+    std::array<float, 8> transform{};             // posenet::Letterbox::transform
+};
+
+class VulkanExecutor {
+public:
+    // Uploads the weights. Throws vk::VulkanUnavailable (no loader/device), vk::OutOfDeviceMemory,
+    // vk::VulkanError. The network's structure is copied; its weights are not kept.
+    explicit VulkanExecutor(const Network& network, VulkanOptions options = {});
+    // Shares a device (and its compiled kernels) with other executors; options' runtime part is unused.
+    VulkanExecutor(const Network& network, std::shared_ptr<vk::Runtime> runtime, VulkanOptions options = {});
+    ~VulkanExecutor();
+    VulkanExecutor(const VulkanExecutor&) = delete;
+    VulkanExecutor& operator=(const VulkanExecutor&) = delete;
+
+    // input: batch x height x width x 3, already preprocessed. The first run at a size builds its plan
+    // (pipelines, arena, command buffer); later runs replay it.
+    NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1);
+    // Every tensor by id (index 0 is the input), like CpuExecutor::run_all: no memory reuse.
+    std::vector<std::vector<float>> run_all(std::span<const float> input, int height, int width, int batch = 1);
+    // The image preprocessed on the GPU (letterbox, bilinear, the network's input transform) into a
+    // height x width input, batch 1. Needs shaderFloat64 (supports_image_input()); throws VulkanError
+    // otherwise. Timings then start with a "preprocess" entry.
+    NetworkOutputs run_image(const ImageInput& image, int height, int width);
+    std::vector<std::vector<float>> run_all_image(const ImageInput& image, int height, int width);
+    bool supports_image_input() const { return runtime_->device().features().shader_float64; }
+    // Builds the plan for a size ahead of the first run (compiles pipelines, allocates memory).
+    void prepare(int height, int width, int batch = 1);
+
+    // Per-layer GPU times of the last run; empty when the device has no timestamps.
+    std::vector<LayerTiming> last_timings() const;
+    uint64_t arena_bytes(int height, int width, int batch = 1);  // activation memory of that plan
+    uint64_t weight_bytes() const { return weights_->bytes(); }
+    size_t pipeline_count() const { return runtime_->kernels().pipeline_count(); }
+
+    vk::Runtime& runtime() { return *runtime_; }
+    const vk::DeviceInfo& device_info() const { return runtime_->device().info(); }
+    const vk::DeviceFeatures& device_features() const { return runtime_->device().features(); }
+    bool validation_enabled() const { return runtime_->device().validation_enabled(); }
+    // Warnings and errors from the validation layer since construction (or the last clear).
+    std::vector<std::string> validation_messages() const { return runtime_->device().validation_messages(); }
+    void clear_validation_messages() { runtime_->device().clear_validation_messages(); }
+
+private:
+    vk::Plan& plan(vk::PlanShape shape);
+    vk::Plan& image_plan(const ImageInput& image, int height, int width, bool keep_all);
+    NetworkOutputs outputs(const vk::Plan& p) const;
+
+    Network net_;  // structure only
+    VulkanOptions options_;
+    // Declaration order is destruction order reversed: plans go before the device.
+    std::shared_ptr<vk::Runtime> runtime_;
+    std::unique_ptr<vk::WeightStore> weights_;
+    vk::Buffer dummy_;  // bound to the bindings a kernel does not use
+    std::map<vk::PlanShape, std::unique_ptr<vk::Plan>> plans_;
+    vk::Plan* last_ = nullptr;
+};
+
+// Every Vulkan device on this machine (for `posenet devices` / --device). Throws vk::VulkanUnavailable
+// without a loader.
+std::vector<vk::DeviceInfo> list_vulkan_devices();
+
+}  // namespace posenet::engine

@@ -1,0 +1,76 @@
+// The compute kernels (shaders/*.comp) as pipelines. All kernels share one descriptor-set layout and
+// one push-constant block (mirrored from shaders/common.glsl), so a single pipeline layout serves all.
+// Shapes that are fixed per layer (channels, window, stride, dilation, activation, tile sizes) are
+// specialization constants; sizes that follow the input size are push constants, so one pipeline
+// serves every input size.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/vulkan/device.h"
+#include "engine/vulkan/pipeline_cache.h"
+
+namespace posenet::engine::vk {
+
+enum class Kernel { Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess };
+const char* kernel_name(Kernel k);  // the .comp file name
+
+// Descriptor bindings of every kernel (shaders/common.glsl).
+enum Binding : uint32_t { kInput = 0, kInput2 = 1, kFilter = 2, kBias = 3, kOutput = 4, kBindingCount = 5 };
+
+// Specialization constant ids (shaders/common.glsl, conv_gemm.glsl, depthwise_conv.comp, maxpool.comp).
+enum SpecId : uint32_t {
+    kLocalX = 0, kLocalY = 1, kAct = 2, kHasBias = 3, kHasResidual = 4,
+    kCI = 5, kCO = 6, kKH = 7, kKW = 8, kSH = 9, kSW = 10, kDH = 11, kDW = 12,
+    kBM = 13, kBN = 14, kBK = 15, kTM = 16, kTN = 17, kSpecCount = 18
+};
+
+// Mirrors `Params` in shaders/common.glsl.
+struct PushConstants {
+    int32_t batch = 0, in_h = 0, in_w = 0, out_h = 0;
+    int32_t out_w = 0, pad_top = 0, pad_left = 0, count = 0;
+    int32_t zero_top = 0, zero_left = 0, zero_bottom = 0, zero_right = 0;
+};
+static_assert(sizeof(PushConstants) == 48);
+
+// Mirrors `Params` in shaders/preprocess.comp.
+struct PreprocessPush {
+    int32_t image_h = 0, image_w = 0, row_stride = 0, bpp = 0;
+    int32_t c0 = 0, c1 = 1, c2 = 2, count = 0;
+    int32_t out_h = 0, out_w = 0, pad0 = 0, pad1 = 0;
+    float t[8] = {};
+};
+static_assert(sizeof(PreprocessPush) == 80);
+// The pipeline layout's push-constant range covers the largest block (128 bytes: the guaranteed minimum).
+inline constexpr uint32_t kPushConstantBytes = 128;
+
+// Values of the specialization constants, indexed by SpecId (all 32-bit; bools are 0/1).
+using SpecValues = std::vector<int32_t>;
+
+class KernelLibrary {
+public:
+    KernelLibrary(Device& device, PipelineCache& cache);
+    ~KernelLibrary();
+    KernelLibrary(const KernelLibrary&) = delete;
+    KernelLibrary& operator=(const KernelLibrary&) = delete;
+
+    VkDescriptorSetLayout set_layout() const { return set_layout_; }
+    VkPipelineLayout layout() const { return layout_; }
+    // Created on first use and kept; throws VulkanError naming the kernel when creation fails.
+    VkPipeline pipeline(Kernel kernel, const SpecValues& spec);
+    size_t pipeline_count() const { return pipelines_.size(); }
+
+private:
+    VkShaderModule module(Kernel kernel);
+    Device& device_;
+    PipelineCache& cache_;
+    VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
+    VkPipelineLayout layout_ = VK_NULL_HANDLE;
+    std::map<Kernel, VkShaderModule> modules_;
+    std::map<std::pair<Kernel, SpecValues>, VkPipeline> pipelines_;
+};
+
+}  // namespace posenet::engine::vk

@@ -1,0 +1,318 @@
+#include "engine/vulkan/plan.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "engine/vulkan/arena.h"
+#include "engine/vulkan/error.h"
+
+namespace posenet::engine::vk {
+
+namespace {
+
+void barrier(const Functions& fn, VkCommandBuffer cb, VkPipelineStageFlags src_stage, VkAccessFlags src, VkPipelineStageFlags dst_stage,
+             VkAccessFlags dst) {
+    auto mb = make<VkMemoryBarrier>(VK_STRUCTURE_TYPE_MEMORY_BARRIER);
+    mb.srcAccessMask = src;
+    mb.dstAccessMask = dst;
+    fn.CmdPipelineBarrier(cb, src_stage, dst_stage, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
+}  // namespace
+
+Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
+           bool timestamps)
+    : device_(device), shape_(shape), layout_(kernels.layout()) {
+    try {
+        build(kernels, weights, dummy, net, timestamps);
+    } catch (...) {
+        release();  // the destructor does not run for a constructor that throws
+        throw;
+    }
+}
+
+void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps) {
+    const PlanShape shape = shape_;
+    Device& device = device_;
+    const Functions& fn = device.fn();
+    VkDevice dev = device.handle();
+    const DeviceFeatures& f = device.features();
+    geometry_ = net.geometry(shape.height, shape.width, shape.batch);
+    shapes_ = net.tensor_shapes(shape.height, shape.width, shape.batch);
+    const int L = int(net.layers.size());
+    if (L == 0) throw VulkanError("Vulkan: the network has no layers");
+    const bool image = shape.image.height > 0;
+    if (image && (shape.batch != 1 || shapes_[0].c != 3))
+        throw std::invalid_argument("Vulkan: image input needs batch 1 and a 3-channel network input");
+    if (image && !f.shader_float64)
+        throw VulkanError("Vulkan: device " + device.info().name +
+                          " has no shaderFloat64, which GPU preprocessing needs; preprocess on the CPU instead");
+
+    // Lifetimes: step -1 is the input copy, step L the output copies.
+    const int T = int(shapes_.size());
+    std::vector<TensorLifetime> life(T);
+    for (int t = 0; t < T; ++t) life[t].bytes = shapes_[t].h > 0 ? shapes_[t].elements() * sizeof(float) : 0;
+    life[0].first = life[0].last = -1;
+    for (int i = 0; i < L; ++i) {
+        const Layer& l = net.layers[i];
+        life[l.output].first = life[l.output].last = i;
+        life[l.input].last = std::max(life[l.input].last, i);
+        if (l.input2 >= 0) life[l.input2].last = std::max(life[l.input2].last, i);
+    }
+    std::vector<int> readback;
+    if (shape.keep_all) {
+        for (int t = 0; t < T; ++t)
+            if (life[t].bytes) life[t].first = -1, life[t].last = L, readback.push_back(t);
+    } else {
+        for (int id : {net.heatmap, net.offsets, net.displacement_fwd, net.displacement_bwd})
+            if (id >= 0 && std::find(readback.begin(), readback.end(), id) == readback.end()) {
+                life[id].last = L;
+                readback.push_back(id);
+            }
+    }
+    for (int t = 0; t < T; ++t)
+        if (life[t].bytes > f.max_storage_buffer_range)
+            throw VulkanError("Vulkan: tensor " + std::to_string(t) + " (" + std::to_string(life[t].bytes >> 20) +
+                              " MiB) is larger than one binding may be on this device; use a smaller input or batch");
+    const uint64_t align = std::max<uint64_t>(f.min_storage_buffer_offset_alignment, 256);
+    ArenaLayout layout = plan_arena(life, align);
+    tensor_offsets_ = layout.offsets;
+    readback_offsets_.assign(T, -1);
+    uint64_t readback_bytes = 0;
+    for (int t : readback) {
+        readback_offsets_[t] = int64_t(readback_bytes);
+        readback_bytes += (life[t].bytes + 15) / 16 * 16;
+    }
+
+    arena_ = Buffer(device, layout.size,
+                    VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                    MemoryUse::DeviceLocal, "activation arena");
+    if (image) {
+        const uint64_t bytes = (shape.image.bytes() + 3) / 4 * 4;  // the kernel reads 32-bit words
+        image_staging_ = Buffer(device, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "image staging");
+        image_ = Buffer(device, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::DeviceLocal,
+                        "image");
+        PreprocessPush& pp = preprocess_push_;
+        pp.image_h = shape.image.height, pp.image_w = shape.image.width;
+        pp.row_stride = shape.image.row_stride, pp.bpp = shape.image.bytes_per_pixel;
+        pp.c0 = shape.image.channel_offsets[0], pp.c1 = shape.image.channel_offsets[1], pp.c2 = shape.image.channel_offsets[2];
+        pp.out_h = shape.height, pp.out_w = shape.width, pp.count = shape.height * shape.width;
+        for (int i = 0; i < 8; ++i) pp.t[i] = shape.image.transform[i];
+        const uint32_t local = std::min<uint32_t>(256, f.max_workgroup_invocations);
+        const uint64_t groups = (uint64_t(pp.count) + local - 1) / local;
+        const uint32_t gx = uint32_t(std::min<uint64_t>(groups, f.max_workgroup_count[0]));
+        preprocess_groups_ = {gx, uint32_t((groups + gx - 1) / gx), 1};
+        preprocess_ = kernels.pipeline(Kernel::Preprocess, {int32_t(local), 1, int32_t(net.input_transform)});
+    } else {
+        input_ = Buffer(device, life[0].bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
+    }
+    readback_ = Buffer(device, readback_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output readback");
+
+    // Dispatches and pipelines (compiled now, not at the first frame).
+    for (int i = 0; i < L; ++i) {
+        const Layer& l = net.layers[i];
+        dispatches_.push_back(lower_layer(l, geometry_[i], f));
+        pipelines_.push_back(kernels.pipeline(dispatches_.back().kernel, dispatches_.back().spec));
+        layer_names_.push_back(l.name);
+        layer_kinds_.push_back(l.kind);
+    }
+
+    const int S = L + (image ? 1 : 0);  // descriptor sets: one per layer, then the preprocess one
+    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(S) * kBindingCount};
+    auto pci = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
+    pci.maxSets = uint32_t(S);
+    pci.poolSizeCount = 1;
+    pci.pPoolSizes = &ps;
+    check(fn.CreateDescriptorPool(dev, &pci, nullptr, &pool_), "vkCreateDescriptorPool");
+    std::vector<VkDescriptorSetLayout> layouts(S, kernels.set_layout());
+    auto dai = make<VkDescriptorSetAllocateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO);
+    dai.descriptorPool = pool_;
+    dai.descriptorSetCount = uint32_t(S);
+    dai.pSetLayouts = layouts.data();
+    sets_.resize(S);
+    check(fn.AllocateDescriptorSets(dev, &dai, sets_.data()), "vkAllocateDescriptorSets");
+    std::vector<VkDescriptorBufferInfo> infos(size_t(S) * kBindingCount);
+    std::vector<VkWriteDescriptorSet> writes;
+    auto tensor_range = [&](int id) { return VkDescriptorBufferInfo{arena_.handle(), tensor_offsets_[id], life[id].bytes}; };
+    const VkDescriptorBufferInfo none{dummy, 0, VK_WHOLE_SIZE};
+    for (int i = 0; i < L; ++i) {
+        const Layer& l = net.layers[i];
+        const Dispatch& d = dispatches_[i];
+        VkDescriptorBufferInfo* b = &infos[size_t(i) * kBindingCount];
+        b[kInput] = tensor_range(l.input);
+        b[kInput2] = d.uses_input2 ? tensor_range(l.input2) : none;
+        b[kFilter] = d.uses_filter ? VkDescriptorBufferInfo{weights.buffer(), weights.filter(i).offset, weights.filter(i).bytes} : none;
+        b[kBias] = d.uses_bias ? VkDescriptorBufferInfo{weights.buffer(), weights.bias(i).offset, weights.bias(i).bytes} : none;
+        b[kOutput] = tensor_range(l.output);
+        auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
+        w.dstSet = sets_[i];
+        w.dstBinding = 0;
+        w.descriptorCount = kBindingCount;
+        w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        w.pBufferInfo = b;
+        writes.push_back(w);
+    }
+    if (image) {
+        VkDescriptorBufferInfo* b = &infos[size_t(L) * kBindingCount];
+        b[kInput] = {image_.handle(), 0, VK_WHOLE_SIZE};
+        b[kInput2] = b[kFilter] = b[kBias] = none;
+        b[kOutput] = tensor_range(0);
+        auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
+        w.dstSet = sets_[L];
+        w.descriptorCount = kBindingCount;
+        w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        w.pBufferInfo = b;
+        writes.push_back(w);
+    }
+    fn.UpdateDescriptorSets(dev, uint32_t(writes.size()), writes.data(), 0, nullptr);
+
+    auto cpi = make<VkCommandPoolCreateInfo>(VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO);
+    cpi.queueFamilyIndex = device.queue_family();
+    check(fn.CreateCommandPool(dev, &cpi, nullptr, &command_pool_), "vkCreateCommandPool");
+    auto cai = make<VkCommandBufferAllocateInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
+    cai.commandPool = command_pool_;
+    cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    cai.commandBufferCount = 1;
+    check(fn.AllocateCommandBuffers(dev, &cai, &commands_), "vkAllocateCommandBuffers");
+    auto fci = make<VkFenceCreateInfo>(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
+    check(fn.CreateFence(dev, &fci, nullptr, &fence_), "vkCreateFence");
+    if (timestamps && f.timestamps) {
+        auto qci = make<VkQueryPoolCreateInfo>(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
+        qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        qci.queryCount = uint32_t(S + 1);
+        check(fn.CreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
+    }
+    record();
+}
+
+Plan::~Plan() { release(); }
+
+void Plan::release() {
+    const Functions& fn = device_.fn();
+    VkDevice dev = device_.handle();
+    // The command buffer is never left pending (execute waits), unless a wait failed: then idle first.
+    fn.DeviceWaitIdle(dev);
+    if (queries_) fn.DestroyQueryPool(dev, queries_, nullptr);
+    if (fence_) fn.DestroyFence(dev, fence_, nullptr);
+    if (command_pool_) fn.DestroyCommandPool(dev, command_pool_, nullptr);
+    if (pool_) fn.DestroyDescriptorPool(dev, pool_, nullptr);
+    queries_ = VK_NULL_HANDLE, fence_ = VK_NULL_HANDLE, command_pool_ = VK_NULL_HANDLE, pool_ = VK_NULL_HANDLE;
+}
+
+void Plan::record() {
+    const Functions& fn = device_.fn();
+    VkCommandBuffer cb = commands_;
+    auto bi = make<VkCommandBufferBeginInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO);
+    check(fn.BeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+    const int L = int(dispatches_.size());
+    const bool image = preprocess_ != VK_NULL_HANDLE;
+    const uint32_t first = image ? 1 : 0;  // timestamp index before layer 0
+    if (queries_) fn.CmdResetQueryPool(cb, queries_, 0, uint32_t(L + 1) + first);
+    // The previous frame's shaders and copies used the same memory (arena reuse): order them first.
+    barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+    if (image) {
+        VkBufferCopy in{0, 0, image_.size()};
+        fn.CmdCopyBuffer(cb, image_staging_.handle(), image_.handle(), 1, &in);
+    } else {
+        VkBufferCopy in{0, tensor_offsets_[0], shapes_[0].elements() * sizeof(float)};
+        fn.CmdCopyBuffer(cb, input_.handle(), arena_.handle(), 1, &in);
+    }
+    barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    if (queries_) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 0);
+    if (image) {
+        fn.CmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, preprocess_);
+        fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &sets_[L], 0, nullptr);
+        fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PreprocessPush), &preprocess_push_);
+        fn.CmdDispatch(cb, preprocess_groups_[0], preprocess_groups_[1], preprocess_groups_[2]);
+        barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+        if (queries_) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
+    }
+    for (int i = 0; i < L; ++i) {
+        const Dispatch& d = dispatches_[i];
+        fn.CmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines_[i]);
+        fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &sets_[i], 0, nullptr);
+        fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants), &d.push);
+        fn.CmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
+        // Every layer waits for the previous ones: most read their predecessor, and arena reuse
+        // means later layers may overwrite what earlier ones still read (write-after-read).
+        if (i + 1 < L)
+            barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+        if (queries_) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, first + uint32_t(i + 1));
+    }
+    barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_TRANSFER_READ_BIT);
+    std::vector<VkBufferCopy> out;
+    for (size_t t = 0; t < readback_offsets_.size(); ++t)
+        if (readback_offsets_[t] >= 0)
+            out.push_back({tensor_offsets_[t], uint64_t(readback_offsets_[t]), shapes_[t].elements() * sizeof(float)});
+    fn.CmdCopyBuffer(cb, arena_.handle(), readback_.handle(), uint32_t(out.size()), out.data());
+    barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    check(fn.EndCommandBuffer(cb), "vkEndCommandBuffer");
+}
+
+void Plan::execute(std::span<const float> input, uint64_t timeout_ns) {
+    const uint64_t expect = shapes_[0].elements();
+    if (input.size() != expect)
+        throw std::invalid_argument("Vulkan: input has " + std::to_string(input.size()) + " values, expected " + std::to_string(expect) +
+                                    " (batch x height x width x channels)");
+    if (preprocess_) throw std::logic_error("Vulkan: this plan takes an image, not float input");
+    std::memcpy(input_.mapped(), input.data(), input.size_bytes());
+    input_.flush();
+    submit(timeout_ns);
+}
+
+void Plan::execute_image(const uint8_t* pixels, uint64_t timeout_ns) {
+    if (!preprocess_) throw std::logic_error("Vulkan: this plan takes float input, not an image");
+    std::memcpy(image_staging_.mapped(), pixels, shape_.image.bytes());
+    image_staging_.flush();
+    submit(timeout_ns);
+}
+
+void Plan::submit(uint64_t timeout_ns) {
+    const Functions& fn = device_.fn();
+    executed_ = false;
+    check(fn.ResetFences(device_.handle(), 1, &fence_), "vkResetFences");
+    auto si = make<VkSubmitInfo>(VK_STRUCTURE_TYPE_SUBMIT_INFO);
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &commands_;
+    check(fn.QueueSubmit(device_.queue(), 1, &si, fence_), "vkQueueSubmit (network)");
+    device_.wait(fence_, timeout_ns, "the network");
+    readback_.invalidate();
+    executed_ = true;
+}
+
+std::vector<float> Plan::tensor(int id) const {
+    if (!executed_) throw std::logic_error("Vulkan: no completed run to read tensors from");
+    if (id < 0 || size_t(id) >= readback_offsets_.size() || readback_offsets_[id] < 0)
+        throw std::invalid_argument("Vulkan: tensor " + std::to_string(id) + " is not read back by this plan");
+    const float* p = reinterpret_cast<const float*>(static_cast<const char*>(readback_.mapped()) + readback_offsets_[id]);
+    return std::vector<float>(p, p + shapes_[id].elements());
+}
+
+std::vector<LayerTiming> Plan::timings() const {
+    std::vector<LayerTiming> out;
+    if (!queries_ || !executed_) return out;
+    const int L = int(dispatches_.size());
+    const int first = preprocess_ ? 1 : 0;
+    std::vector<uint64_t> ts(L + 1 + first);
+    VkResult r = device_.fn().GetQueryPoolResults(device_.handle(), queries_, 0, uint32_t(ts.size()), ts.size() * sizeof(uint64_t),
+                                                  ts.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+    check(r, "vkGetQueryPoolResults");
+    const DeviceFeatures& f = device_.features();
+    const uint64_t mask = f.timestamp_valid_bits >= 64 ? ~0ull : (1ull << f.timestamp_valid_bits) - 1;
+    auto ns = [&](int i) {
+        uint64_t ticks = ((ts[i + 1] & mask) - (ts[i] & mask)) & mask;  // wraps within the valid bits
+        return uint64_t(double(ticks) * f.timestamp_period_ns + 0.5);
+    };
+    if (preprocess_) out.push_back({"preprocess", kernel_name(Kernel::Preprocess), -1, LayerKind::Conv2D, ns(0), 0});
+    for (int i = 0; i < L; ++i)
+        out.push_back({layer_names_[i], kernel_name(dispatches_[i].kernel), i, layer_kinds_[i], ns(first + i), geometry_[i].macs});
+    return out;
+}
+
+}  // namespace posenet::engine::vk

@@ -1,0 +1,97 @@
+// Everything needed to run one network at one input size (height, width, batch): the activation
+// arena, staging buffers, one descriptor set per layer, and a command buffer holding the whole
+// network, recorded once and replayed per frame. Timestamps bracket every layer when the device has them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/network.h"
+#include "engine/vulkan/buffer.h"
+#include "engine/vulkan/kernels.h"
+#include "engine/vulkan/lowering.h"
+#include "engine/vulkan/weights.h"
+
+namespace posenet::engine::vk {
+
+struct LayerTiming {
+    std::string name;    // the layer's name (TF node), or "preprocess"
+    const char* kernel;  // the kernel that ran it
+    int layer;           // index in Network::layers; -1 for preprocessing
+    LayerKind kind;
+    uint64_t gpu_ns = 0;  // from the timestamp before the layer to the one after it
+    uint64_t macs = 0;    // multiply-accumulates (pool: compares), for throughput figures
+};
+
+// An 8-bit image the plan preprocesses on the GPU (shaders/preprocess.comp) instead of taking a
+// float input. height 0: no image, the plan takes preprocessed floats.
+struct ImageLayout {
+    int height = 0, width = 0, row_stride = 0, bytes_per_pixel = 3;
+    std::array<int, 3> channel_offsets{0, 1, 2};  // byte of R, G, B within a pixel
+    std::array<float, 8> transform{};             // tf.image.transform's matrix (posenet::Letterbox)
+    auto operator<=>(const ImageLayout&) const = default;
+    uint64_t bytes() const { return height > 0 ? uint64_t(height - 1) * row_stride + uint64_t(width) * bytes_per_pixel : 0; }
+};
+
+struct PlanShape {
+    int height = 0, width = 0, batch = 1;
+    bool keep_all = false;  // every tensor gets its own memory and is read back (layer-by-layer tests)
+    ImageLayout image;      // batch 1 only
+    auto operator<=>(const PlanShape&) const = default;
+};
+
+class Plan {
+public:
+    Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
+         bool timestamps);
+    ~Plan();
+    Plan(const Plan&) = delete;
+    Plan& operator=(const Plan&) = delete;
+
+    // Copies the input (batch x height x width x input channels) in, runs the network, waits.
+    void execute(std::span<const float> input, uint64_t timeout_ns);
+    // The same from an image laid out as shape.image (ImageLayout::bytes() bytes from `pixels`).
+    void execute_image(const uint8_t* pixels, uint64_t timeout_ns);
+    // A tensor read back by the last execute(): the four outputs, or any tensor with keep_all.
+    std::vector<float> tensor(int id) const;
+    // One per layer, after a first "preprocess" entry for image plans.
+    std::vector<LayerTiming> timings() const;
+
+    const std::vector<TensorShape>& shapes() const { return shapes_; }
+    uint64_t arena_bytes() const { return arena_.size(); }
+
+private:
+    void build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps);
+    void record();
+    void release();
+    void submit(uint64_t timeout_ns);
+
+    Device& device_;
+    PlanShape shape_;
+    VkPipelineLayout layout_;
+    std::vector<LayerGeometry> geometry_;
+    std::vector<TensorShape> shapes_;
+    std::vector<Dispatch> dispatches_;
+    std::vector<std::string> layer_names_;
+    std::vector<LayerKind> layer_kinds_;
+    std::vector<uint64_t> tensor_offsets_;    // in the arena
+    std::vector<int64_t> readback_offsets_;   // in the readback buffer, -1: not read back
+    Buffer arena_, input_, readback_;
+    Buffer image_staging_, image_;  // image plans: the 8-bit pixels, host side and device side
+    VkPipeline preprocess_ = VK_NULL_HANDLE;
+    PreprocessPush preprocess_push_;
+    std::array<uint32_t, 3> preprocess_groups_{};
+    VkDescriptorPool pool_ = VK_NULL_HANDLE;
+    std::vector<VkDescriptorSet> sets_;
+    std::vector<VkPipeline> pipelines_;
+    VkCommandPool command_pool_ = VK_NULL_HANDLE;
+    VkCommandBuffer commands_ = VK_NULL_HANDLE;
+    VkFence fence_ = VK_NULL_HANDLE;
+    VkQueryPool queries_ = VK_NULL_HANDLE;
+    bool executed_ = false;
+};
+
+}  // namespace posenet::engine::vk

@@ -1,0 +1,44 @@
+// What executors can share: the device, the pipeline cache and the compiled kernels. One runtime per
+// process serves any number of networks (tests share one; each executor makes its own by default).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "engine/vulkan/device.h"
+#include "engine/vulkan/kernels.h"
+#include "engine/vulkan/pipeline_cache.h"
+
+namespace posenet::engine::vk {
+
+struct RuntimeOptions {
+    int device_index = -1;            // -1: $POSENET_VULKAN_DEVICE, else the best device (discrete first)
+    bool enable_validation = false;   // also on with $POSENET_VULKAN_VALIDATION=1
+    bool pipeline_cache = true;       // keep compiled pipelines on disk
+    std::filesystem::path pipeline_cache_path;  // empty: $XDG_CACHE_HOME/posenet or ~/.cache/posenet
+};
+
+class Runtime {
+public:
+    explicit Runtime(const RuntimeOptions& options)
+        : device_(std::make_unique<Device>(DeviceOptions{options.device_index, options.enable_validation})),
+          cache_(std::make_unique<PipelineCache>(*device_, options.pipeline_cache_path, options.pipeline_cache)),
+          kernels_(std::make_unique<KernelLibrary>(*device_, *cache_)) {}
+    ~Runtime() {
+        kernels_.reset();  // pipelines first, then the cache saves, then the device goes
+        cache_.reset();
+    }
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    Device& device() { return *device_; }
+    PipelineCache& pipeline_cache() { return *cache_; }
+    KernelLibrary& kernels() { return *kernels_; }
+
+private:
+    std::unique_ptr<Device> device_;
+    std::unique_ptr<PipelineCache> cache_;
+    std::unique_ptr<KernelLibrary> kernels_;
+};
+
+}  // namespace posenet::engine::vk

@@ -1,0 +1,30 @@
+#include <cstdio>
+
+#include "engine/vulkan/executor.h"
+#include "tools/args.h"
+#include "tools/commands.h"
+
+namespace posenet::cli {
+
+static const char* kHelp =
+    "usage: posenet devices\n"
+    "\n"
+    "Lists the Vulkan devices (index for --device, name, type, driver, device-local memory).\n";
+
+int cmd_devices(int argc, char** argv) {
+    Args args(argc, argv);
+    if (args.flag("--help") || args.flag("-h")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (!args.positional().empty()) throw UsageError("takes no arguments");
+    auto devices = engine::list_vulkan_devices();
+    if (devices.empty()) std::printf("no Vulkan devices\n");
+    for (const auto& d : devices)
+        std::printf("%d: %s (%s), driver %s, Vulkan %u.%u, %.1f GiB device-local%s\n", d.index, d.name.c_str(),
+                    d.type.c_str(), d.driver.c_str(), d.api_version >> 22, (d.api_version >> 12) & 0x3ff,
+                    d.device_local_bytes / double(1ull << 30), d.has_compute_queue ? "" : ", no compute queue");
+    return 0;
+}
+
+}  // namespace posenet::cli
