@@ -165,20 +165,20 @@ TEST_CASE("convert: tiny model round-trips through the blob") {
     auto dir = scratch_dir("tiny-roundtrip");
     TinyModel tiny;
     Network net = load_tfjs_model(tiny.write(dir));
-    CHECK(net.layers.size() == 5);
+    CHECK(net.layers.size() == 7);
     CHECK(net.layers[0].activation == Activation::Relu6);
-    CHECK(net.layers[0].bias_count == 8);
-    CHECK(net.multiplier == doctest::Approx(0.25));
-    CHECK(net.output_stride == 2);
+    CHECK(net.layers[0].bias_count == 16);
+    CHECK(net.multiplier == doctest::Approx(0.5));
+    CHECK(net.output_stride == 8);
     save_blob(net, dir / "tiny.pnb");
     Network back = load_blob(dir / "tiny.pnb");
     check_same_network(net, back);
-    CHECK(back.output_stride == 2);
+    CHECK(back.output_stride == 8);
     CHECK(back.source_name == net.source_name);
     CHECK(reinterpret_cast<uintptr_t>(back.filter(back.layers[1]).data()) % kBlobAlignment == 0);
     // The folder form finds the one model.json in it.
     Network from_dir = load_tfjs_model(dir.string());
-    CHECK(from_dir.layers.size() == 5);
+    CHECK(from_dir.layers.size() == 7);
 }
 
 TEST_CASE("convert: bad inputs give one clear error naming the file and the node or weight") {
@@ -237,8 +237,8 @@ TEST_CASE("convert: bad inputs give one clear error naming the file and the node
     }
     SUBCASE("shape that does not chain") {
         auto m = variant("chain", [](TinyModel& t) {
-            // heatmap head filter [1,1,9,17] on an 8-channel tensor
-            t.model["weightsManifest"][0]["weights"][2]["shape"] = {1, 1, 9, 17};
+            // heatmap head filter [1,1,17,17] on a 16-channel tensor
+            t.model["weightsManifest"][0]["weights"][6]["shape"] = {1, 1, 17, 17};
             t.weights.insert(t.weights.end(), 17, 0.5f);
         });
         auto e = convert_error(m);
@@ -310,8 +310,8 @@ TEST_CASE("convert CLI: exit codes, messages, and no file left behind") {
     CHECK(fs::exists(dir / "out.pnb"));
     auto ins = run_command(posenet_cli() + " inspect " + (dir / "out.pnb").string() + " --input-resolution 33");
     CHECK(ins.exit_code == 0);
-    CHECK(ins.output.find("layers: 5") != std::string::npos);
-    CHECK(ins.output.find("17x17x17") != std::string::npos);
+    CHECK(ins.output.find("layers: 7") != std::string::npos);
+    CHECK(ins.output.find("5x5x17") != std::string::npos);
 
     TinyModel bad;
     bad.node("Tiny/stem/Relu6")["op"] = "Softplus";

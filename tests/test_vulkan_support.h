@@ -23,8 +23,17 @@ using namespace posenet::engine;
 
 // The suite's Vulkan runtime, or nullptr (after printing SKIP once) when this machine has no Vulkan.
 // Validation is on whenever VK_LAYER_KHRONOS_validation is installed; tests assert it stayed silent.
-inline std::shared_ptr<vk::Runtime> vulkan_runtime() {
+inline std::shared_ptr<vk::Runtime>& vulkan_runtime_slot() {
     static std::shared_ptr<vk::Runtime> runtime;
+    return runtime;
+}
+
+// Called by the test main before it returns: a device torn down by static destructors, after the
+// driver's own exit handlers ran, crashes NVIDIA's driver.
+inline void release_vulkan_runtime() { vulkan_runtime_slot().reset(); }
+
+inline std::shared_ptr<vk::Runtime> vulkan_runtime() {
+    std::shared_ptr<vk::Runtime>& runtime = vulkan_runtime_slot();
     static bool tried = false;
     if (tried) return runtime;
     tried = true;

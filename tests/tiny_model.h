@@ -1,4 +1,4 @@
-// A tiny TF.js graph model written by hand (stem conv + the four heads), for converter tests
+// A tiny TF.js graph model written by hand (three stride-2 convs + the four heads), for converter tests
 // that need a model to break in one specific way.
 #pragma once
 
@@ -35,17 +35,25 @@ struct TinyModel {
             for (size_t i = 0; i < n; ++i) weights.push_back(0.01f * float((i * 7919 + weights.size()) % 200) - 1.0f);
         };
         nodes.push_back({{"name", "sub_2"}, {"op", "Placeholder"}, {"attr", json::object()}});
-        add_const("Tiny/stem/weights", {3, 3, 3, 8});
-        add_const("Tiny/stem/bias", {8});
-        nodes.push_back({{"name", "Tiny/stem/conv"}, {"op", "Conv2D"}, {"input", {"sub_2", "Tiny/stem/weights"}}, {"attr", conv_attr(same, 2)}});
-        nodes.push_back({{"name", "Tiny/stem/BiasAdd"}, {"op", "BiasAdd"}, {"input", {"Tiny/stem/conv", "Tiny/stem/bias"}}});
-        nodes.push_back({{"name", "Tiny/stem/Relu6"}, {"op", "Relu6"}, {"input", {"Tiny/stem/BiasAdd"}}});
+        // Three stride-2 convs (output stride 8) of 16 channels (multiplier 0.5): a valid PoseNet config.
+        std::string prev = "sub_2";
+        int channels = 3;
+        for (const char* layer : {"stem", "conv2", "conv3"}) {
+            std::string n = std::string("Tiny/") + layer;
+            add_const(n + "/weights", {3, 3, channels, 16});
+            add_const(n + "/bias", {16});
+            nodes.push_back({{"name", n + "/conv"}, {"op", "Conv2D"}, {"input", {prev, n + "/weights"}}, {"attr", conv_attr(same, 2)}});
+            nodes.push_back({{"name", n + "/BiasAdd"}, {"op", "BiasAdd"}, {"input", {n + "/conv", n + "/bias"}}});
+            nodes.push_back({{"name", n + "/Relu6"}, {"op", "Relu6"}, {"input", {n + "/BiasAdd"}}});
+            prev = n + "/Relu6";
+            channels = 16;
+        }
         for (auto [head, ch] : std::vector<std::pair<std::string, int>>{
                  {"heatmap_2", 17}, {"offset_2", 34}, {"displacement_fwd_2", 32}, {"displacement_bwd_2", 32}}) {
-            add_const("Tiny/" + head + "/weights", {1, 1, 8, ch});
+            add_const("Tiny/" + head + "/weights", {1, 1, 16, ch});
             add_const("Tiny/" + head + "/bias", {ch});
             nodes.push_back({{"name", "Tiny/" + head + "/conv"}, {"op", "Conv2D"},
-                             {"input", {"Tiny/stem/Relu6", "Tiny/" + head + "/weights"}}, {"attr", conv_attr(same, 1)}});
+                             {"input", {prev, "Tiny/" + head + "/weights"}}, {"attr", conv_attr(same, 1)}});
             nodes.push_back({{"name", "Tiny/" + head + "/BiasAdd"}, {"op", "BiasAdd"},
                              {"input", {"Tiny/" + head + "/conv", "Tiny/" + head + "/bias"}}});
         }

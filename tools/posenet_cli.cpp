@@ -58,6 +58,7 @@ const char* kUsage =
     "  inspect   print a model blob's layers, shapes, parameters, FLOPs and memory\n"
     "  detect    estimate poses in photos\n"
     "  devices   list the Vulkan devices\n"
+    "  bench     GPU time per layer and end-to-end latency\n"
     "\n"
     "`posenet <command> --help` describes each command.\n";
 
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
         if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
         if (cmd == "detect") return cmd_detect(argc - 2, argv + 2);
         if (cmd == "devices") return cmd_devices(argc - 2, argv + 2);
+        if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
         std::fprintf(stderr, "posenet: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const UsageError& e) {

@@ -47,9 +47,8 @@ Library::Library() {
     }
 }
 
-Library::~Library() {
-    if (handle_) dlclose(handle_);
-}
+// The loader stays mapped: drivers keep threads and exit handlers that outlive a dlclose.
+Library::~Library() = default;
 
 void load_instance_functions(Functions& f, VkInstance instance, bool debug_utils) {
 #define POSENET_VK_LOAD(name)                                                                        \
