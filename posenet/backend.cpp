@@ -17,6 +17,11 @@ public:
         return gpu_.run(input, height, width, batch);
     }
     const char* backend_name() const override { return "vulkan"; }
+    bool run_image(const engine::ImageInput& image, int height, int width, engine::NetworkOutputs& out) override {
+        if (!gpu_.supports_image_input()) return false;  // needs shaderFloat64 for TF.js's double bilinear
+        out = gpu_.run_image(image, height, width);
+        return true;
+    }
     engine::VulkanExecutor& executor() { return gpu_; }
 
 private:

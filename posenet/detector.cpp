@@ -32,11 +32,10 @@ PoseDetector::~PoseDetector() = default;
 PoseDetector::PoseDetector(PoseDetector&&) noexcept = default;
 PoseDetector& PoseDetector::operator=(PoseDetector&&) noexcept = default;
 
-Estimate PoseDetector::run(std::vector<float> input, Letterbox letterbox, int image_width, const EstimationConfig& config) {
-    (void)image_width;
+Estimate PoseDetector::decode(engine::NetworkOutputs outputs, const Letterbox& letterbox, const EstimationConfig& config) {
     Estimate e;
     e.letterbox = letterbox;
-    e.outputs = executor_->run(input, resolution_.height, resolution_.width, 1);
+    e.outputs = std::move(outputs);
     e.heatmap_scores = sigmoid(e.outputs.heatmap);
     DecodeConfig dc;
     dc.max_poses = config.max_poses;
@@ -48,12 +47,39 @@ Estimate PoseDetector::run(std::vector<float> input, Letterbox letterbox, int im
     return e;
 }
 
+namespace {
+engine::ImageInput device_image(const ImageView& image, const Letterbox& lb) {
+    engine::ImageInput in;
+    in.data = image.data;
+    in.width = image.width, in.height = image.height;
+    in.bytes_per_pixel = bytes_per_pixel(image.format);
+    in.row_stride_bytes = image.row_stride_bytes > 0 ? image.row_stride_bytes : image.width * in.bytes_per_pixel;
+    switch (image.format) {
+        case PixelFormat::RGB8:
+        case PixelFormat::RGBA8: in.channel_offsets = {0, 1, 2}; break;
+        case PixelFormat::BGR8:
+        case PixelFormat::BGRA8: in.channel_offsets = {2, 1, 0}; break;
+        case PixelFormat::Gray8: in.channel_offsets = {0, 0, 0}; break;
+    }
+    in.transform = lb.transform;
+    return in;
+}
+}  // namespace
+
 Estimate PoseDetector::estimate(const ImageView& image, const EstimationConfig& config) {
     validate(config);
     validate(image);
-    std::vector<float> input(size_t(resolution_.height) * resolution_.width * 3);
-    Letterbox lb = preprocess(image, resolution_.height, resolution_.width, network_->input_transform, input);
-    return run(std::move(input), lb, image.width, config);
+    const int h = resolution_.height, w = resolution_.width;
+    Letterbox lb = compute_letterbox(image.height, image.width, h, w);
+    engine::NetworkOutputs out;
+    if (executor_->run_image(device_image(image, lb), h, w, out)) {
+        Estimate e = decode(std::move(out), lb, config);
+        e.preprocessed_on_device = true;
+        return e;
+    }
+    std::vector<float> input(size_t(h) * w * 3);
+    lb = preprocess(image, h, w, network_->input_transform, input);
+    return decode(executor_->run(input, h, w, 1), lb, config);
 }
 
 Estimate PoseDetector::estimate(const FloatImageView& image, const EstimationConfig& config) {
@@ -61,7 +87,7 @@ Estimate PoseDetector::estimate(const FloatImageView& image, const EstimationCon
     validate(image);
     std::vector<float> input(size_t(resolution_.height) * resolution_.width * 3);
     Letterbox lb = preprocess(image, resolution_.height, resolution_.width, network_->input_transform, input);
-    return run(std::move(input), lb, image.width, config);
+    return decode(executor_->run(input, resolution_.height, resolution_.width, 1), lb, config);
 }
 
 std::vector<Pose> PoseDetector::estimate_poses(const ImageView& image, const EstimationConfig& config) {

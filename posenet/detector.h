@@ -22,6 +22,7 @@ struct DetectorOptions {
 // Everything one estimate produced, for callers that want the raw tensors too.
 struct Estimate {
     std::vector<Pose> poses;
+    bool preprocessed_on_device = false;
     Letterbox letterbox;
     engine::NetworkOutputs outputs;  // heatmap as logits
     std::vector<float> heatmap_scores;
@@ -48,7 +49,7 @@ public:
     const char* backend_name() const { return executor_->backend_name(); }
 
 private:
-    Estimate run(std::vector<float> input, Letterbox letterbox, int image_width, const EstimationConfig& config);
+    Estimate decode(engine::NetworkOutputs outputs, const Letterbox& letterbox, const EstimationConfig& config);
 
     ModelConfig config_;
     InputResolution resolution_;

@@ -37,17 +37,6 @@ struct VulkanOptions : vk::RuntimeOptions {
 
 using vk::LayerTiming;
 
-// An 8-bit image for GPU preprocessing: the caller computes the letterbox (posenet::compute_letterbox)
-// and passes its transform; the kernel reproduces posenet::preprocess bit for bit.
-struct ImageInput {
-    const uint8_t* data = nullptr;
-    int width = 0, height = 0;
-    int row_stride_bytes = 0;  // 0: width * bytes_per_pixel
-    int bytes_per_pixel = 3;   // RGB8 3, RGBA8 4, Gray8 1
-    std::array<int, 3> channel_offsets{0, 1, 2};  // byte of R, G, B in a pixel: BGR {2,1,0}, gray {0,0,0}
-    std::array<float, 8> transform{};             // posenet::Letterbox::transform
-};
-
 class VulkanExecutor {
 public:
     // Uploads the weights. Throws vk::VulkanUnavailable (no loader/device), vk::OutOfDeviceMemory,
