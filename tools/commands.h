@@ -7,4 +7,5 @@ int cmd_inspect(int argc, char** argv);
 int cmd_detect(int argc, char** argv);
 int cmd_devices(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
 }  // namespace posenet::cli

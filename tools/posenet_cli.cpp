@@ -59,6 +59,7 @@ const char* kUsage =
     "  detect    estimate poses in photos\n"
     "  devices   list the Vulkan devices\n"
     "  bench     GPU time per layer and end-to-end latency\n"
+    "  eval      COCO keypoint AP over an annotations file and its images\n"
     "\n"
     "`posenet <command> --help` describes each command.\n";
 
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
         if (cmd == "detect") return cmd_detect(argc - 2, argv + 2);
         if (cmd == "devices") return cmd_devices(argc - 2, argv + 2);
         if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
+        if (cmd == "eval") return cmd_eval(argc - 2, argv + 2);
         std::fprintf(stderr, "posenet: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const UsageError& e) {

@@ -1,0 +1,137 @@
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "posenet/coco_eval.h"
+#include "tools/commands.h"
+#include "tools/model_options.h"
+
+namespace posenet::cli {
+
+static const std::string kHelp = std::string(
+    "usage: posenet eval --annotations FILE --images DIR [model options] [--max-poses N]\n"
+    "                    [--score-threshold S] [--nms-radius R] [--json OUT] [--reference RESULTS]\n"
+    "\n"
+    "COCO keypoint AP (pycocotools' COCOeval, iouType keypoints) of the model on every image of a\n"
+    "COCO annotations file; prints AP, AP50, AP75, APm, APl, AR, AR50, AR75, ARm, ARl.\n"
+    "  --annotations FILE      COCO person_keypoints JSON\n"
+    "  --images DIR            folder holding each image's file_name\n"
+    "  --max-poses N           multi-pose decoder, at most N poses (default 20, COCO's maxDets)\n"
+    "  --score-threshold S     root threshold (default 0.1)\n"
+    "  --nms-radius R          NMS radius in model-input pixels (default 20)\n"
+    "  --json OUT              write the detections as a COCO results file\n"
+    "  --reference RESULTS     also evaluate an existing COCO results file (e.g. TF.js's poses)\n") +
+    kModelOptionsHelp;
+
+namespace {
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(path.string() + ": cannot open");
+    try {
+        return nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw std::runtime_error(path.string() + ": not valid JSON: " + e.what());
+    }
+}
+
+std::array<double, 10> evaluate(const nlohmann::json& annotations, const std::vector<CocoDetection>& dets,
+                                const std::string& what) {
+    try {
+        return evaluate_coco_keypoints(annotations, dets);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(what + ": " + e.what());
+    }
+}
+
+void print_row(const char* name, const std::array<double, 10>& s) {
+    std::printf("%-10s", name);
+    for (double v : s) std::printf(" %6.3f", v);
+    std::printf("\n");
+}
+
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+    Args args(argc, argv);
+    if (args.flag("--help") || args.flag("-h")) {
+        std::fputs(kHelp.c_str(), stdout);
+        return 0;
+    }
+    EstimationConfig est;
+    est.max_poses = parse_int(args.option("--max-poses", "20"), "--max-poses");
+    est.score_threshold = float(parse_double(args.option("--score-threshold", "0.1"), "--score-threshold"));
+    est.nms_radius = float(parse_double(args.option("--nms-radius", "20"), "--nms-radius"));
+    std::string annotations_path = args.option("--annotations");
+    std::string images_dir = args.option("--images");
+    std::string json_out = args.option("--json");
+    std::string reference_path = args.option("--reference");
+    if (annotations_path.empty()) throw UsageError("needs --annotations");
+    if (images_dir.empty()) throw UsageError("needs --images");
+    ModelConfig config;
+    DetectorOptions options;
+    take_model_options(args, config, options);
+    if (!args.positional().empty()) throw UsageError("takes no positional arguments");
+    validate(est);
+
+    // Everything that can be checked is, before the model runs: the annotations, every image on disk,
+    // and the reference results.
+    const auto annotations = read_json(annotations_path);
+    if (!annotations.is_object() || !annotations.contains("images") || !annotations["images"].is_array())
+        throw std::runtime_error(annotations_path + ": not a COCO annotations file (no images list)");
+    std::vector<std::pair<int64_t, std::filesystem::path>> images;
+    for (const auto& im : annotations["images"]) {
+        auto path = std::filesystem::path(images_dir) / im.at("file_name").get<std::string>();
+        if (!std::filesystem::is_regular_file(path))
+            throw std::runtime_error(path.string() + ": image listed in " + annotations_path + " is missing");
+        images.emplace_back(im.at("id").get<int64_t>(), path);
+    }
+    std::vector<CocoDetection> reference;
+    if (!reference_path.empty()) {
+        try {
+            reference = parse_coco_results(read_json(reference_path));
+        } catch (const std::exception& e) {
+            throw std::runtime_error(reference_path + ": " + e.what());
+        }
+    }
+
+    PoseDetector detector(config, options);
+    std::printf("model %s: %s %.2f, output stride %d, input %dx%d, backend %s\n", config.model.string().c_str(),
+                engine::to_string(detector.network().architecture), detector.network().multiplier,
+                detector.network().output_stride, detector.input_resolution().width, detector.input_resolution().height,
+                detector.backend_name());
+    std::vector<CocoDetection> detections;
+    const auto start = std::chrono::steady_clock::now();
+    for (const auto& [id, path] : images) {
+        const Image image = load_image(path);
+        for (const auto& pose : detector.estimate_poses(image.view(), est)) detections.push_back(to_coco_detection(id, pose));
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%zu images, %zu poses, %.1f s\n", images.size(), detections.size(), seconds);
+
+    const auto stats = evaluate(annotations, detections, annotations_path);
+    std::printf("%-10s", "");
+    for (auto name : kCocoStatNames) std::printf(" %6s", std::string(name).c_str());
+    std::printf("\n");
+    print_row("posenet", stats);
+    if (!reference_path.empty()) print_row("reference", evaluate(annotations, reference, reference_path));
+
+    if (!json_out.empty()) {
+        // Written whole then renamed, so a failed run leaves no partial file.
+        auto tmp = std::filesystem::path(json_out);
+        tmp += ".tmp";
+        {
+            std::ofstream out(tmp, std::ios::binary);
+            out << to_coco_results(detections).dump();
+            if (!out.flush()) {
+                std::filesystem::remove(tmp);
+                throw std::runtime_error(json_out + ": cannot write");
+            }
+        }
+        std::filesystem::rename(tmp, json_out);
+    }
+    return 0;
+}
+
+}  // namespace posenet::cli
