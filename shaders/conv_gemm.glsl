@@ -19,6 +19,12 @@ layout(constant_id = 14) const int BN = 64;
 layout(constant_id = 15) const int BK = 16;
 layout(constant_id = 16) const int TM = 4;
 layout(constant_id = 17) const int TN = 4;
+// Split-K, for layers with too few output tiles to fill the GPU: workgroup z is the slice, which
+// covers K values [z * KCHUNK, min(K, (z + 1) * KCHUNK)) (KCHUNK a multiple of BK, so the loads'
+// k < K test is the only edge); the raw sums go to y = scratch as [SLICES][M][CO] and
+// splitk_reduce.comp adds them up and applies the epilogue. SLICES 1: the whole K, epilogue here.
+layout(constant_id = 18) const int SLICES = 1;
+layout(constant_id = 19) const int KCHUNK = 1;
 
 const int K = KH * KW * CI;
 const int WX = BN / TN;
@@ -71,7 +77,11 @@ void load_tile(const int k0, out float a_out[A_PASSES], out float b_out[B_PASSES
 void main() {
     const int M = p.count;
     const int m_tiles = (M + BM - 1) / BM;
-    const int tile = int(gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x);
+    // Unsplit: m tiles over x, then z (x is capped); split: x only (the host splits only small grids).
+    const int slice = SLICES > 1 ? int(gl_WorkGroupID.z) : 0;
+    const int tile = SLICES > 1 ? int(gl_WorkGroupID.x) : int(gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x);
+    const int k_begin = slice * KCHUNK;
+    const int k_end = SLICES > 1 ? min(K, k_begin + KCHUNK) : K;
     if (tile >= m_tiles) return;   // whole workgroup: uniform, before any barrier
     const int tile_m = tile * BM;
     const int tile_n = int(gl_WorkGroupID.y) * BN;
@@ -101,12 +111,12 @@ void main() {
     // Global loads for the next k tile go to registers first and are issued before the current
     // tile's multiply-adds, so their latency overlaps the arithmetic (software pipelining).
     float a_next[A_PASSES], b_next[B_PASSES];
-    load_tile(0, a_next, b_next);
-    for (int k0 = 0; k0 < K; k0 += BK) {
+    load_tile(k_begin, a_next, b_next);
+    for (int k0 = k_begin; k0 < k_end; k0 += BK) {
         [[unroll]] for (int i = 0; i < A_PASSES; ++i) As[a_k * AS + a_row + i * A_ROWS] = a_next[i];
         [[unroll]] for (int i = 0; i < B_PASSES; ++i) Bs[(b_row + i * B_ROWS) * BN + b_n] = b_next[i];
         barrier();
-        if (k0 + BK < K) load_tile(k0 + BK, a_next, b_next);
+        if (k0 + BK < k_end) load_tile(k0 + BK, a_next, b_next);
         [[unroll]] for (int kk = 0; kk < BK; ++kk) {
             float a[TM], b[TN];
             [[unroll]] for (int i = 0; i < TM; ++i) a[i] = As[kk * AS + ty + i * WY];
@@ -124,6 +134,10 @@ void main() {
             const int n = tile_n + tx + j * WX;
             if (n >= CO) continue;
             float v = acc[i * TN + j];
+            if (SLICES > 1) {
+                y[(slice * M + m) * CO + n] = v;
+                continue;
+            }
             if (HAS_BIAS) v += bias[n];
             if (HAS_RESIDUAL) v += x2[m * CO + n];
             y[m * CO + n] = activate(v);

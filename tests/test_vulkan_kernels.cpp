@@ -4,6 +4,7 @@
 // asserts it reported nothing. Error bound: see check_layers in test_vulkan_support.h.
 #include <doctest/doctest.h>
 
+#include "engine/vulkan/lowering.h"
 #include "test_vulkan_support.h"
 
 using namespace posenet::test;
@@ -28,7 +29,8 @@ Layer conv(LayerKind kind, int ci, int co, int kh, int kw, int sh, int sw, Paddi
 
 // Runs `layer` alone on input 0 (with `channels` channels); with `residual`, a first copy of the
 // layer makes a tensor of the output's shape that the tested one adds before its activation.
-void check_layer(const std::string& label, Layer layer, const std::vector<Size>& sizes, bool residual = false) {
+// split: whether the GEMM layer must (1) or must not (0) be lowered to split-K at every size; -1 any.
+void check_layer(const std::string& label, Layer layer, const std::vector<Size>& sizes, bool residual = false, int split = -1) {
     auto rt = vulkan_runtime();
     if (!rt) return;
     NetBuilder b(layer.in_channels, uint32_t(std::hash<std::string>()(label)));
@@ -43,6 +45,12 @@ void check_layer(const std::string& label, Layer layer, const std::vector<Size>&
     Network net = b.finish();
     VulkanExecutor gpu(net, rt);
     for (const Size& s : sizes) {
+        if (split >= 0) {
+            const Layer& tested = net.layers.back();
+            auto d = vk::lower_layer(tested, net.geometry(s.h, s.w, s.n).back(), rt->device().features());
+            INFO(label << ": " << d.slices << " K slices");
+            CHECK((d.slices > 1) == bool(split));
+        }
         auto input = random_input(size_t(s.n) * s.h * s.w * layer.in_channels, uint32_t(s.h * 131 + s.w * 7 + s.n), 2.0f);
         auto tensors = gpu.run_all(input, s.h, s.w, s.n);
         std::string name = label + " " + std::to_string(s.n) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
@@ -103,6 +111,33 @@ TEST_CASE("vulkan kernel conv2d_generic") {
     check_layer("conv 3x3 valid 300->70", conv(LayerKind::Conv2D, 300, 70, 3, 3, 1, 1, Padding::Valid), {{5, 5, 1}});
     check_layer("conv 3x3/2 same 16->96 large grid", conv(LayerKind::Conv2D, 16, 96, 3, 3, 2, 2, Padding::Same, Activation::Relu),
                 {{127, 130, 1}});
+}
+
+// Split-K (few output tiles, long K): K sliced over workgroups, partials summed by splitk_reduce.
+// Shapes of ResNet50's and MobileNet's late layers and heads at 257x257 (ResNet's 2048/4608-long
+// K halved where the CPU reference would be slow); slices that do not divide K (and K not a
+// multiple of BK), bias + residual + relu, relu6, no bias, batch 2.
+TEST_CASE("vulkan kernel split-K") {
+    check_layer("splitk pw 2048->17 relu", pointwise(2048, 17, Activation::Relu), {{9, 9, 1}}, false, 1);
+    check_layer("splitk pw 2048->32 batch 2", pointwise(2048, 32), {{9, 9, 2}}, false, 1);
+    check_layer("splitk pw 1024->256 residual relu", pointwise(1024, 256, Activation::Relu), {{9, 9, 1}}, true, 1);
+    check_layer("splitk pw 1000->17 relu6", pointwise(1000, 17, Activation::Relu6), {{9, 9, 2}, {3, 5, 1}}, false, 1);
+    check_layer("splitk pw 384->34 no bias", [] { auto l = pointwise(384, 34); l.bias_count = 0; return l; }(), {{17, 17, 1}}, false, 1);
+    check_layer("splitk conv 3x3 same 256->256 residual relu",
+                conv(LayerKind::Conv2D, 256, 256, 3, 3, 1, 1, Padding::Same, Activation::Relu), {{9, 9, 1}}, true, 1);
+    check_layer("splitk conv 3x3/2 same 300->40 relu6", conv(LayerKind::Conv2D, 300, 40, 3, 3, 2, 2, Padding::Same, Activation::Relu6),
+                {{9, 8, 2}}, false, 1);
+    // Short K or many tiles: the single pass.
+    check_layer("no splitk pw 128->17", pointwise(128, 17), {{9, 9, 1}}, false, 0);
+    // Lowering only (running it would be slow here): 18 x 16 tiles of 64x64 are enough, no split.
+    if (auto rt = vulkan_runtime()) {
+        NetBuilder b(256);
+        Layer l = pointwise(256, 1024);
+        l.input = 0;
+        b.add(l);
+        Network net = b.finish();
+        CHECK(vk::lower_layer(net.layers[0], net.geometry(33, 33, 1)[0], rt->device().features()).slices == 1);
+    }
 }
 
 TEST_CASE("vulkan kernel depthwise_conv") {

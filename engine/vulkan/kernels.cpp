@@ -13,6 +13,7 @@ const char* kernel_name(Kernel k) {
         case Kernel::MaxPool: return "maxpool";
         case Kernel::Add: return "add";
         case Kernel::Preprocess: return "preprocess";
+        case Kernel::SplitKReduce: return "splitk_reduce";
     }
     return "?";
 }

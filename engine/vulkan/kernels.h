@@ -15,17 +15,20 @@
 
 namespace posenet::engine::vk {
 
-enum class Kernel { Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess };
+enum class Kernel { Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess, SplitKReduce };
 const char* kernel_name(Kernel k);  // the .comp file name
 
 // Descriptor bindings of every kernel (shaders/common.glsl).
 enum Binding : uint32_t { kInput = 0, kInput2 = 1, kFilter = 2, kBias = 3, kOutput = 4, kBindingCount = 5 };
 
-// Specialization constant ids (shaders/common.glsl, conv_gemm.glsl, depthwise_conv.comp, maxpool.comp).
+// Specialization constant ids (shaders/common.glsl, conv_gemm.glsl, depthwise_conv.comp, maxpool.comp,
+// splitk_reduce.comp).
 enum SpecId : uint32_t {
     kLocalX = 0, kLocalY = 1, kAct = 2, kHasBias = 3, kHasResidual = 4,
     kCI = 5, kCO = 6, kKH = 7, kKW = 8, kSH = 9, kSW = 10, kDH = 11, kDW = 12,
-    kBM = 13, kBN = 14, kBK = 15, kTM = 16, kTN = 17, kSpecCount = 18
+    kBM = 13, kBN = 14, kBK = 15, kTM = 16, kTN = 17,
+    kSlices = 18, kKChunk = 19,  // split-K (conv_gemm.glsl): K slices, K values per slice
+    kSpecCount = 20
 };
 
 // Mirrors `Params` in shaders/common.glsl.

@@ -27,7 +27,8 @@ PushConstants spatial_push(const LayerGeometry& g) {
 
 // One invocation per element, 256 per workgroup (less where the device allows less), groups spread
 // over x and y because x may be capped at 65535.
-void elementwise_groups(Dispatch& d, uint64_t count, const DeviceFeatures& f, const Layer& l) {
+template <class D>
+void elementwise_groups(D& d, uint64_t count, const DeviceFeatures& f, const Layer& l) {
     const uint32_t local = std::min<uint32_t>(256, f.max_workgroup_invocations);
     d.spec[kLocalX] = int32_t(local);
     d.spec[kLocalY] = 1;
@@ -36,6 +37,27 @@ void elementwise_groups(Dispatch& d, uint64_t count, const DeviceFeatures& f, co
     uint64_t gy = div_up(groups, gx);
     if (gy > f.max_workgroup_count[1]) throw VulkanError("Vulkan: layer '" + l.name + "' needs more workgroups than the device allows");
     d.groups = {gx, uint32_t(gy), 1};
+}
+
+// Split-K slices for a GEMM conv of `tiles` output tiles and reduction length K (1: no split).
+// A layer with few tiles (late layers and heads: 9x9 or 17x17 pixels) leaves most of a large GPU
+// idle while each workgroup walks the whole K serially, which makes it latency-bound; S slices
+// give tiles * S workgroups, each with 1/S of the K loop. Target: 264 workgroups, 2 per compute
+// unit of a 132-SM H100 (Vulkan does not report the unit count; smaller GPUs just get more waves
+// of short workgroups). Only layers with K >= 256 split, and every slice keeps >= 64 K values
+// (4 BK steps), so the partial sums' traffic and the extra reduce dispatch (~2.4 us on an H100)
+// stay small next to the serial loop they remove. Layers with enough tiles keep the single pass.
+uint32_t choose_slices(uint64_t tiles, uint64_t K, uint64_t BK, uint64_t outputs, const DeviceFeatures& f) {
+    constexpr uint64_t kTargetGroups = 264, kMinSplitK = 256, kMinSliceK = 64;
+    if (tiles >= kTargetGroups || K < kMinSplitK) return 1;
+    uint64_t S = std::min<uint64_t>(div_up(kTargetGroups, tiles), K / kMinSliceK);
+    // The partials [S][outputs] must fit one binding and int32 indices.
+    const uint64_t cap = std::min<uint64_t>(f.max_storage_buffer_range / sizeof(float), std::numeric_limits<int32_t>::max()) / outputs;
+    S = std::min({S, cap, uint64_t(f.max_workgroup_count[2])});
+    if (S < 2) return 1;
+    // Slices are whole BK steps; recount after rounding so that none is empty.
+    const uint64_t steps = div_up(K, BK);
+    return div_up(steps, div_up(steps, S));
 }
 
 }  // namespace
@@ -96,6 +118,29 @@ Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeature
             d.uses_filter = true;
             d.uses_bias = l.bias_count > 0;
             d.uses_input2 = residual;
+            const uint64_t K = uint64_t(l.kernel_h) * l.kernel_w * l.in_channels;
+            const uint64_t outputs = rows * uint64_t(l.out_channels);
+            const uint32_t S = choose_slices(m_tiles * gy, K, BK, outputs, f);
+            if (S > 1) {
+                // m tiles < 264 here, so they fit in x alone and z is free for the slice.
+                const uint64_t steps = div_up(K, BK);
+                d.slices = S;
+                d.spec[kSlices] = int32_t(S);
+                d.spec[kKChunk] = int32_t(div_up(steps, S) * BK);
+                d.spec[kAct] = 0, d.spec[kHasBias] = 0, d.spec[kHasResidual] = 0;  // applied by the reduce
+                d.groups = {uint32_t(m_tiles), gy, S};
+                d.scratch_bytes = S * outputs * sizeof(float);
+                Dispatch::Reduce& r = d.reduce;
+                r.spec.assign(kSlices + 1, 0);
+                r.spec[kAct] = act;
+                r.spec[kHasBias] = l.bias_count > 0;
+                r.spec[kHasResidual] = residual;
+                r.spec[kCO] = l.out_channels;
+                r.spec[kSlices] = int32_t(S);
+                r.push = d.push;
+                r.push.count = checked_count(outputs, l);
+                elementwise_groups(r, outputs, f, l);
+            }
             return d;
         }
         case LayerKind::DepthwiseConv2D: {

@@ -75,8 +75,29 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         if (life[t].bytes > f.max_storage_buffer_range)
             throw VulkanError("Vulkan: tensor " + std::to_string(t) + " (" + std::to_string(life[t].bytes >> 20) +
                               " MiB) is larger than one binding may be on this device; use a smaller input or batch");
+    // Dispatches and pipelines (compiled now, not at the first frame); first, as split-K layers
+    // need scratch in the arena.
+    size_t sets_count = size_t(L) + (image ? 1 : 0);
+    reduce_sets_.assign(L, -1);
+    reduce_pipelines_.assign(L, VK_NULL_HANDLE);
+    for (int i = 0; i < L; ++i) {
+        const Layer& l = net.layers[i];
+        dispatches_.push_back(lower_layer(l, geometry_[i], f));
+        const Dispatch& d = dispatches_.back();
+        pipelines_.push_back(kernels.pipeline(d.kernel, d.spec));
+        if (d.slices > 1) {
+            reduce_pipelines_[i] = kernels.pipeline(Kernel::SplitKReduce, d.reduce.spec);
+            reduce_sets_[i] = int(sets_count++);
+            scratch_bytes_ = std::max(scratch_bytes_, d.scratch_bytes);
+        }
+        layer_names_.push_back(l.name);
+        layer_kinds_.push_back(l.kind);
+    }
+
     const uint64_t align = std::max<uint64_t>(f.min_storage_buffer_offset_alignment, 256);
     ArenaLayout layout = plan_arena(life, align);
+    scratch_offset_ = (layout.size + align - 1) / align * align;
+    if (scratch_bytes_) layout.size = scratch_offset_ + scratch_bytes_;
     tensor_offsets_ = layout.offsets;
     readback_offsets_.assign(T, -1);
     uint64_t readback_bytes = 0;
@@ -109,16 +130,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     }
     readback_ = Buffer(device, readback_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output readback");
 
-    // Dispatches and pipelines (compiled now, not at the first frame).
-    for (int i = 0; i < L; ++i) {
-        const Layer& l = net.layers[i];
-        dispatches_.push_back(lower_layer(l, geometry_[i], f));
-        pipelines_.push_back(kernels.pipeline(dispatches_.back().kernel, dispatches_.back().spec));
-        layer_names_.push_back(l.name);
-        layer_kinds_.push_back(l.kind);
-    }
-
-    const int S = L + (image ? 1 : 0);  // descriptor sets: one per layer, then the preprocess one
+    const int S = int(sets_count);  // descriptor sets: one per layer, the preprocess one, one per split-K reduce
     VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(S) * kBindingCount};
     auto pci = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
     pci.maxSets = uint32_t(S);
@@ -151,6 +163,23 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         w.descriptorCount = kBindingCount;
         w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
         w.pBufferInfo = b;
+        if (d.slices > 1) {
+            // The GEMM writes partials to the scratch; the reduce reads them, adds bias and
+            // residual and writes the output.
+            const VkDescriptorBufferInfo scratch{arena_.handle(), scratch_offset_, d.scratch_bytes};
+            VkDescriptorBufferInfo* r = &infos[size_t(reduce_sets_[i]) * kBindingCount];
+            r[kInput] = scratch;
+            r[kInput2] = b[kInput2];
+            r[kFilter] = none;
+            r[kBias] = b[kBias];
+            r[kOutput] = b[kOutput];
+            b[kInput2] = b[kBias] = none;
+            b[kOutput] = scratch;
+            auto wr = w;
+            wr.dstSet = sets_[reduce_sets_[i]];
+            wr.pBufferInfo = r;
+            writes.push_back(wr);
+        }
         writes.push_back(w);
     }
     if (image) {
@@ -180,7 +209,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     if (timestamps && f.timestamps) {
         auto qci = make<VkQueryPoolCreateInfo>(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
         qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
-        qci.queryCount = uint32_t(S + 1);
+        qci.queryCount = uint32_t(L + (image ? 1 : 0) + 1);
         check(fn.CreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
     }
     record();
@@ -237,6 +266,14 @@ void Plan::record() {
         fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &sets_[i], 0, nullptr);
         fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants), &d.push);
         fn.CmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
+        if (d.slices > 1) {
+            barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                    VK_ACCESS_SHADER_READ_BIT);
+            fn.CmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, reduce_pipelines_[i]);
+            fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &sets_[reduce_sets_[i]], 0, nullptr);
+            fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants), &d.reduce.push);
+            fn.CmdDispatch(cb, d.reduce.groups[0], d.reduce.groups[1], d.reduce.groups[2]);
+        }
         // Every layer waits for the previous ones: most read their predecessor, and arena reuse
         // means later layers may overwrite what earlier ones still read (write-after-read).
         if (i + 1 < L)

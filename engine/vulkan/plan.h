@@ -87,6 +87,12 @@ private:
     VkDescriptorPool pool_ = VK_NULL_HANDLE;
     std::vector<VkDescriptorSet> sets_;
     std::vector<VkPipeline> pipelines_;
+    // Split-K layers (Dispatch::slices > 1): their reduce pipeline and descriptor set (index into
+    // sets_), VK_NULL_HANDLE / -1 for the others. Their partial sums share one scratch region at
+    // the end of the arena: layers run in order with barriers in between, so one at a time uses it.
+    std::vector<VkPipeline> reduce_pipelines_;
+    std::vector<int> reduce_sets_;
+    uint64_t scratch_offset_ = 0, scratch_bytes_ = 0;
     VkCommandPool command_pool_ = VK_NULL_HANDLE;
     VkCommandBuffer commands_ = VK_NULL_HANDLE;
     VkFence fence_ = VK_NULL_HANDLE;
