@@ -1,6 +1,7 @@
 // Minimal command-line parsing shared by the `posenet` subcommands.
 #pragma once
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +17,12 @@ class Args {
 public:
     Args(int argc, char** argv) {
         for (int i = 0; i < argc; ++i) items_.emplace_back(argv[i]);
+    }
+    // --help or -h: prints the command's help and returns true.
+    bool help(const std::string& text) {
+        if (!flag("--help") && !flag("-h")) return false;
+        std::fputs(text.c_str(), stdout);
+        return true;
     }
     bool flag(const std::string& name) {
         for (size_t i = 0; i < items_.size(); ++i)

@@ -38,10 +38,7 @@ double percentile(std::vector<double> v, double p) {
 
 int cmd_bench(int argc, char** argv) {
     Args args(argc, argv);
-    if (args.flag("--help") || args.flag("-h")) {
-        std::fputs(kHelp.c_str(), stdout);
-        return 0;
-    }
+    if (args.help(kHelp)) return 0;
     ModelConfig config;
     DetectorOptions options;
     take_model_options(args, config, options);

@@ -18,10 +18,7 @@ static const char* kHelp =
 
 int cmd_convert(int argc, char** argv) {
     Args args(argc, argv);
-    if (args.flag("--help") || args.flag("-h")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+    if (args.help(kHelp)) return 0;
     std::string out = args.option("-o", args.option("--output"));
     std::string dil = args.option("--dilations", "tfjs");
     auto pos = args.positional();

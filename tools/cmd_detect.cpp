@@ -48,10 +48,7 @@ void write_atomically(const std::filesystem::path& path, const std::string& text
 
 int cmd_detect(int argc, char** argv) {
     Args args(argc, argv);
-    if (args.flag("--help") || args.flag("-h")) {
-        std::fputs(kHelp.c_str(), stdout);
-        return 0;
-    }
+    if (args.help(kHelp)) return 0;
     ModelConfig config;
     DetectorOptions options;
     take_model_options(args, config, options);

@@ -13,10 +13,7 @@ static const char* kHelp =
 
 int cmd_devices(int argc, char** argv) {
     Args args(argc, argv);
-    if (args.flag("--help") || args.flag("-h")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+    if (args.help(kHelp)) return 0;
     if (!args.positional().empty()) throw UsageError("takes no arguments");
     auto devices = engine::list_vulkan_devices();
     if (devices.empty()) std::printf("no Vulkan devices\n");

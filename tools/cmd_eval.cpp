@@ -55,10 +55,7 @@ void print_row(const char* name, const std::array<double, 10>& s) {
 
 int cmd_eval(int argc, char** argv) {
     Args args(argc, argv);
-    if (args.flag("--help") || args.flag("-h")) {
-        std::fputs(kHelp.c_str(), stdout);
-        return 0;
-    }
+    if (args.help(kHelp)) return 0;
     EstimationConfig est;
     est.max_poses = parse_int(args.option("--max-poses", "20"), "--max-poses");
     est.score_threshold = float(parse_double(args.option("--score-threshold", "0.1"), "--score-threshold"));

@@ -14,10 +14,7 @@ static const char* kHelp =
 
 int cmd_inspect(int argc, char** argv) {
     Args args(argc, argv);
-    if (args.flag("--help") || args.flag("-h")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+    if (args.help(kHelp)) return 0;
     int width = 257, height = 257;
     parse_resolution(args.option("--input-resolution", "257"), width, height);
     int batch = parse_int(args.option("--batch", "1"), "--batch");
