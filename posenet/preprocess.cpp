@@ -194,22 +194,26 @@ void apply_input_transform(std::span<float> data, engine::InputTransform transfo
     throw std::invalid_argument("unknown InputTransform " + std::to_string(uint32_t(transform)));
 }
 
-Letterbox preprocess(const ImageView& image, int input_height, int input_width,
-                     engine::InputTransform transform, std::span<float> out) {
+namespace {
+template <class View>
+Letterbox preprocess_view(const View& image, int input_height, int input_width, engine::InputTransform transform,
+                          std::span<float> out) {
     validate(image);
     Letterbox lb = compute_letterbox(image.height, image.width, input_height, input_width);
     resample(image, lb, out);
     apply_input_transform(out, transform);
     return lb;
 }
+}  // namespace
+
+Letterbox preprocess(const ImageView& image, int input_height, int input_width,
+                     engine::InputTransform transform, std::span<float> out) {
+    return preprocess_view(image, input_height, input_width, transform, out);
+}
 
 Letterbox preprocess(const FloatImageView& image, int input_height, int input_width,
                      engine::InputTransform transform, std::span<float> out) {
-    validate(image);
-    Letterbox lb = compute_letterbox(image.height, image.width, input_height, input_width);
-    resample(image, lb, out);
-    apply_input_transform(out, transform);
-    return lb;
+    return preprocess_view(image, input_height, input_width, transform, out);
 }
 
 PreprocessResult preprocess(const ImageView& image, int input_height, int input_width,

@@ -482,6 +482,21 @@ std::vector<MobileLayer> mobilenet_layers(int multiplier_percent, int output_str
 const char* const kMobileHeads[4] = {"offset_2", "heatmap_2", "displacement_fwd_2", "displacement_bwd_2"};
 int head_channels(const std::string& h) { return h == "heatmap_2" ? 17 : h == "offset_2" ? 34 : 32; }
 
+// The model.json header and the weight shards, common to both architectures; the weights manifest
+// is parked in json["weightsManifest"] and moved back last, where the official files have it.
+Model start_model(const Options& o, const std::vector<Tensor>& w) {
+    Model m;
+    m.json_file_name = "model-stride" + std::to_string(o.output_stride) + ".json";
+    ojson manifest;
+    build_weights(w, o.quant_bytes, manifest, m.shards);
+    m.json = ojson::object();
+    m.json["format"] = "graph-model";
+    m.json["generatedBy"] = generated_by(o);
+    m.json["convertedBy"] = "posenet-make-test-model";
+    m.json["weightsManifest"] = std::move(manifest);
+    return m;
+}
+
 Model generate_mobilenet(const Options& o) {
     const auto layers = mobilenet_layers(o.multiplier_percent, o.output_stride);
     const std::string M = "MobilenetV1/", P = "MobilenetV1/MobilenetV1/";
@@ -569,15 +584,10 @@ Model generate_mobilenet(const Options& o) {
                                               1, 1, false));
     }
 
-    Model m;
-    m.json_file_name = "model-stride" + std::to_string(o.output_stride) + ".json";
-    ojson manifest;
-    build_weights(w, o.quant_bytes, manifest, m.shards);
+    Model m = start_model(o, w);
+    ojson manifest = std::move(m.json["weightsManifest"]);
+    m.json.erase("weightsManifest");
     ojson& j = m.json;
-    j = ojson::object();
-    j["format"] = "graph-model";
-    j["generatedBy"] = generated_by(o);
-    j["convertedBy"] = "posenet-make-test-model";
     if (o.fused) {
         auto sig_entry = [](const std::string& name, const std::vector<int>& shape) {
             return ojson{{"name", name}, {"dtype", "DT_FLOAT"}, {"tensorShape", tensor_shape(shape)}};
@@ -773,15 +783,10 @@ Model generate_resnet50(const Options& o) {
     for (const Out& out : outs)
         nodes.push_back(bias_add_node(out.name, out.name + "/conv", R + out.head + "/Conv2D_bias"));
 
-    Model m;
-    m.json_file_name = "model-stride" + std::to_string(o.output_stride) + ".json";
-    ojson manifest;
-    build_weights(w, o.quant_bytes, manifest, m.shards);
+    Model m = start_model(o, w);
+    ojson manifest = std::move(m.json["weightsManifest"]);
+    m.json.erase("weightsManifest");
     ojson& j = m.json;
-    j = ojson::object();
-    j["format"] = "graph-model";
-    j["generatedBy"] = generated_by(o);
-    j["convertedBy"] = "posenet-make-test-model";
     j["modelTopology"] = ojson::object();
     j["modelTopology"]["node"] = std::move(nodes);
     j["modelTopology"]["library"] = ojson::object();
