@@ -1,38 +1,61 @@
-// `posenet bench`: GPU time per layer (timestamp queries) next to its FLOPs and minimum bytes, and
-// end-to-end estimatePoses latency from an 8-bit image to poses.
-#include <algorithm>
+// `posenet bench`: GPU time per layer (timestamp queries) beside its FLOPs, minimum bytes and the
+// device's ceilings; throughput over batch sizes; dispatch overhead; cold start with and without the
+// pipeline cache; host and device memory; end-to-end estimatePoses latency from an 8-bit image to poses.
 #include <chrono>
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <nlohmann/json.hpp>
-#include <random>
+#include <unistd.h>
 
+#include "bench/measure.h"
+#include "engine/vulkan/dispatch_probe.h"
 #include "engine/vulkan/executor.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
+#include "tools/write_file.h"
 
 namespace posenet::cli {
 
 static const std::string kHelp = std::string(
-    "usage: posenet bench [model options] [--batch N] [--runs N] [--warmup N] [--image FILE] [--json OUT]\n"
+    "usage: posenet bench [model options] [--batch N[,N...]] [--runs N] [--warmup N] [--image FILE] [--json OUT]\n"
+    "                     [--quick] [--peak-gflops X --peak-gbps Y]\n"
     "\n"
-    "Network: GPU time per layer and in total (Vulkan timestamps; median over runs), with each layer's\n"
-    "FLOPs and minimum bytes (input + output + weights, float32) and what they imply.\n"
+    "Network (Vulkan): GPU time per layer and in total (timestamps; median over runs) with each layer's\n"
+    "FLOPs, minimum bytes (inputs + output + weights, float32) and its floor on this device\n"
+    "(max(FLOPs / peak, bytes / bandwidth)); wall time of a run with and without per-layer timestamps;\n"
+    "throughput at every batch size given; host and device memory. CPU backend: network wall time.\n"
+    "Start-up: dispatch overhead (GPU time per dispatch with and without a barrier, submit round trip) and\n"
+    "cold start (device + weights + pipelines + plan) without the pipeline cache, with an empty one, and\n"
+    "with a warm one.\n"
     "End to end: estimatePoses latency from an 8-bit image to poses (p50/p90/p99), batch 1.\n"
-    "  --batch N      network batch size (default 1)\n"
-    "  --runs N       timed runs (default 100)\n"
-    "  --warmup N     untimed runs first (default 10)\n"
-    "  --image FILE   photo for the end-to-end runs (default: a synthetic 640x480 image)\n"
-    "  --json OUT     also write the figures as JSON\n") + kModelOptionsHelp;
+    "  --batch N[,N...] network batch sizes (default 1); the first gets the per-layer table\n"
+    "  --runs N         timed runs (default 100)\n"
+    "  --warmup N       untimed runs first (default 10)\n"
+    "  --image FILE     photo for the end-to-end runs (default: a synthetic 640x480 image)\n"
+    "  --quick          skip cold start and dispatch overhead\n"
+    "  --peak-gflops X  float32 peak of the device, GFLOP/s (default: known devices only)\n"
+    "  --peak-gbps Y    memory bandwidth, GB/s (default: known devices only)\n"
+    "  --json OUT       also write every figure as JSON\n") + kModelOptionsHelp;
 
 namespace {
 
-double percentile(std::vector<double> v, double p) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    size_t i = std::min(v.size() - 1, size_t(p / 100.0 * double(v.size() - 1) + 0.5));
-    return v[i];
+nlohmann::json to_json(const bench::Percentiles& p) { return {{"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}}; }
+
+std::vector<int> parse_batches(const std::string& s) {
+    std::vector<int> out;
+    size_t start = 0;
+    while (start <= s.size()) {
+        size_t end = s.find(',', start);
+        if (end == std::string::npos) end = s.size();
+        int b = parse_int(s.substr(start, end - start), "--batch");
+        if (b < 1) throw UsageError("--batch sizes must be >= 1");
+        out.push_back(b);
+        start = end + 1;
+    }
+    return out;
 }
+
+double mib(uint64_t bytes) { return double(bytes) / (1024.0 * 1024.0); }
 
 }  // namespace
 
@@ -42,92 +65,128 @@ int cmd_bench(int argc, char** argv) {
     ModelConfig config;
     DetectorOptions options;
     take_model_options(args, config, options);
-    const int batch = parse_int(args.option("--batch", "1"), "--batch");
+    const std::vector<int> batches = parse_batches(args.option("--batch", "1"));
     const int runs = parse_int(args.option("--runs", "100"), "--runs");
     const int warmup = parse_int(args.option("--warmup", "10"), "--warmup");
-    std::string image_path = args.option("--image");
-    std::string json_out = args.option("--json");
-    if (batch < 1 || runs < 1 || warmup < 0) throw UsageError("--batch and --runs must be >= 1, --warmup >= 0");
+    const std::string image_path = args.option("--image");
+    const std::string json_out = args.option("--json");
+    const bool quick = args.flag("--quick");
+    const std::string peak_gflops = args.option("--peak-gflops"), peak_gbps = args.option("--peak-gbps");
+    if (runs < 1 || warmup < 0) throw UsageError("--runs must be >= 1, --warmup >= 0");
+    if (peak_gflops.empty() != peak_gbps.empty()) throw UsageError("--peak-gflops and --peak-gbps go together");
     if (!args.positional().empty()) throw UsageError("takes no positional arguments");
 
+    const auto host_before = bench::host_memory();
+    auto t_load = std::chrono::steady_clock::now();
     PoseDetector detector(config, options);
+    const double detector_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
     const auto& net = detector.network();
     const auto res = detector.input_resolution();
+    const bool vulkan = std::string(detector.backend_name()) == "vulkan";
     nlohmann::json report{{"model", config.model.string()},
                           {"architecture", engine::to_string(net.architecture)},
                           {"multiplier", net.multiplier},
                           {"output_stride", net.output_stride},
                           {"input", {{"width", res.width}, {"height", res.height}}},
-                          {"batch", batch},
-                          {"backend", detector.backend_name()}};
-    std::printf("%s %.2f stride %d, input %dx%d, batch %d, backend %s\n", engine::to_string(net.architecture), net.multiplier,
-                net.output_stride, res.width, res.height, batch, detector.backend_name());
+                          {"backend", detector.backend_name()},
+                          {"precision", "float32"},
+                          {"detector_create_ms", detector_ms}};
+    std::printf("%s %.2f stride %d, input %dx%d, backend %s, float32\n", engine::to_string(net.architecture), net.multiplier,
+                net.output_stride, res.width, res.height, detector.backend_name());
+    std::printf("detector created in %.1f ms (model load%s)\n", detector_ms, vulkan ? ", device, weights, pipelines" : "");
 
-    // Network alone, per layer, on the GPU.
-    if (std::string(detector.backend_name()) == "vulkan") {
+    if (vulkan) {
         engine::VulkanOptions vo;
         vo.device_index = options.vulkan_device;
-        engine::VulkanExecutor gpu(net, vo);
-        std::printf("device: %s (%s)\n", gpu.device_info().name.c_str(), gpu.device_info().driver.c_str());
-        std::vector<float> input(size_t(batch) * res.height * res.width * 3);
-        std::mt19937 rng(1);
-        std::uniform_real_distribution<float> u(-1, 1);
-        for (auto& v : input) v = u(rng);
-        auto t0 = std::chrono::steady_clock::now();
-        gpu.prepare(res.height, res.width, batch);
-        double prepare_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        for (int i = 0; i < warmup; ++i) gpu.run(input, res.height, res.width, batch);
-        std::vector<std::vector<double>> per_layer;
-        std::vector<double> totals, walls;
-        std::vector<engine::LayerTiming> names;
-        for (int i = 0; i < runs; ++i) {
-            auto w0 = std::chrono::steady_clock::now();
-            gpu.run(input, res.height, res.width, batch);
-            walls.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - w0).count());
-            auto t = gpu.last_timings();
-            if (t.empty()) break;
-            if (per_layer.empty()) per_layer.resize(t.size()), names = t;
-            double total = 0;
-            for (size_t k = 0; k < t.size(); ++k) {
-                per_layer[k].push_back(t[k].gpu_ns / 1e3);
-                total += t[k].gpu_ns / 1e3;
+        bench::Ceilings ceil;
+        {
+            engine::VulkanExecutor probe_gpu(net, vo);
+            const auto& info = probe_gpu.device_info();
+            std::printf("device: %s (%s)\n", info.name.c_str(), info.driver.c_str());
+            report["device"] = info.name;
+            report["driver"] = info.driver;
+            ceil = bench::known_ceilings(info.name);
+            if (!peak_gflops.empty())
+                ceil = {std::stod(peak_gflops), std::stod(peak_gbps), "--peak-gflops/--peak-gbps"};
+            if (ceil.gflops > 0)
+                report["ceilings"] = {{"gflops", ceil.gflops}, {"gbps", ceil.gbps}, {"source", ceil.source}};
+            if (!quick) {
+                auto o = engine::vk::measure_dispatch_overhead(probe_gpu.runtime());
+                std::printf("dispatch overhead (one 64-invocation workgroup, %d in a row): %.2f us with a barrier after each, "
+                            "%.2f us back to back; submit + wait: empty %.1f us, one dispatch %.1f us\n",
+                            o.dispatches, o.with_barrier_ns / 1e3, o.without_barrier_ns / 1e3, o.empty_submit_us,
+                            o.one_dispatch_submit_us);
+                report["dispatch_overhead"] = {{"with_barrier_us", o.with_barrier_ns / 1e3},
+                                               {"without_barrier_us", o.without_barrier_ns / 1e3},
+                                               {"empty_submit_us", o.empty_submit_us},
+                                               {"one_dispatch_submit_us", o.one_dispatch_submit_us}};
             }
-            totals.push_back(total);
+            for (size_t bi = 0; bi < batches.size(); ++bi) {
+                const auto m = bench::device_memory(net, probe_gpu, res.height, res.width, batches[bi]);
+                report["device_memory"][std::to_string(batches[bi])] = {
+                    {"weights", m.weights}, {"activations", m.activations}, {"staging", m.staging}, {"total", m.total()}};
+                std::printf("device memory at batch %d: %.2f MiB (weights %.2f, activations %.2f, staging %.2f)\n", batches[bi],
+                            mib(m.total()), mib(m.weights), mib(m.activations), mib(m.staging));
+            }
         }
-        report["device"] = gpu.device_info().name;
-        report["plan_build_ms"] = prepare_ms;
-        report["network_wall_us"] = {{"p50", percentile(walls, 50)}, {"p90", percentile(walls, 90)}, {"p99", percentile(walls, 99)}};
-        if (!per_layer.empty()) {
-            auto geo = net.geometry(res.height, res.width, batch);
-            std::printf("\n%4s %-9s %-16s %-16s %10s %10s %10s %10s %9s\n", "#", "kind", "kernel", "out", "GPU us", "MFLOP",
-                        "min KiB", "GFLOP/s", "GB/s");
-            nlohmann::json layers = nlohmann::json::array();
-            for (size_t k = 0; k < per_layer.size(); ++k) {
-                const auto& t = names[k];
-                double us = percentile(per_layer[k], 50);
-                double flops = 2.0 * double(t.macs);
-                double bytes = 0;
-                char out[32] = "-";
-                if (t.layer >= 0) {
-                    const auto& g = geo[size_t(t.layer)];
-                    const auto& l = net.layers[size_t(t.layer)];
-                    bytes = 4.0 * double(g.in.elements() + g.out.elements() + l.weight_count + l.bias_count +
-                                         (l.input2 >= 0 ? g.out.elements() : 0));
-                    std::snprintf(out, sizeof out, "%dx%dx%d", g.out.h, g.out.w, g.out.c);
+        if (!quick) {
+            auto scratch = std::filesystem::temp_directory_path() / ("posenet-bench-" + std::to_string(getpid()));
+            auto c = bench::measure_cold_start(net, vo, res.height, res.width, batches[0], scratch);
+            std::printf("cold start (device + weights + %zu pipelines + plan): no pipeline cache %.1f ms, empty cache %.1f ms, "
+                        "warm cache %.1f ms\n",
+                        c.pipelines, c.no_cache_ms, c.cache_miss_ms, c.cache_hit_ms);
+            report["cold_start_ms"] = {{"no_cache", c.no_cache_ms}, {"cache_miss", c.cache_miss_ms}, {"cache_hit", c.cache_hit_ms},
+                                       {"pipelines", c.pipelines}};
+        }
+        nlohmann::json throughput = nlohmann::json::array();
+        for (size_t bi = 0; bi < batches.size(); ++bi) {
+            const int batch = batches[bi];
+            auto prof = bench::profile_network(net, vo, res.height, res.width, batch, runs, warmup, ceil);
+            if (bi == 0 && !prof.layers.empty()) {
+                std::printf("\nbatch %d, %d dispatches\n%4s %-12s %-16s %-12s %9s %9s %9s %9s %8s %8s\n", batch, prof.dispatches, "#",
+                            "kind", "kernel", "out", "GPU us", "MFLOP", "min KiB", "GFLOP/s", "GB/s", "x floor");
+                nlohmann::json layers = nlohmann::json::array();
+                double floor_sum = 0;
+                for (size_t k = 0; k < prof.layers.size(); ++k) {
+                    const auto& l = prof.layers[k];
+                    floor_sum += l.floor_us;
+                    const double us = l.gpu_us;
+                    char xfloor[16] = "-";
+                    if (l.floor_us > 0) std::snprintf(xfloor, sizeof xfloor, "%.1f", us / l.floor_us);
+                    std::printf("%4zu %-12s %-16s %-12s %9.2f %9.2f %9.1f %9.1f %8.1f %8s\n", k, l.kind.c_str(), l.kernel.c_str(),
+                                l.out.c_str(), us, l.flops / 1e6, l.min_bytes / 1024, us > 0 ? l.flops / us / 1e3 : 0,
+                                us > 0 ? l.min_bytes / us / 1e3 : 0, xfloor);
+                    layers.push_back({{"name", l.name}, {"kind", l.kind}, {"kernel", l.kernel}, {"out", l.out}, {"gpu_us", us},
+                                      {"flops", l.flops}, {"min_bytes", l.min_bytes}, {"floor_us", l.floor_us}});
                 }
-                std::printf("%4zu %-9s %-16s %-16s %10.2f %10.2f %10.1f %10.1f %9.1f\n", k,
-                            t.layer >= 0 ? engine::to_string(t.kind) : "preproc", t.kernel, out, us, flops / 1e6,
-                            bytes / 1024, us > 0 ? flops / us / 1e3 : 0, us > 0 ? bytes / us / 1e3 : 0);
-                layers.push_back({{"name", t.name}, {"kernel", t.kernel}, {"gpu_us", us}, {"flops", flops}, {"min_bytes", bytes}});
+                report["layers"] = layers;
+                if (floor_sum > 0) {
+                    std::printf("sum of layer floors (%s: %.0f GFLOP/s, %.0f GB/s): %.1f us\n", ceil.source.c_str(), ceil.gflops,
+                                ceil.gbps, floor_sum);
+                    report["floor_us"] = floor_sum;
+                }
             }
-            double p50 = percentile(totals, 50);
-            std::printf("\nGPU time (sum of layers), median over %d runs: %.1f us (p90 %.1f, p99 %.1f); %.1f us per image\n",
-                        runs, p50, percentile(totals, 90), percentile(totals, 99), p50 / batch);
-            report["layers"] = layers;
-            report["gpu_us"] = {{"p50", p50}, {"p90", percentile(totals, 90)}, {"p99", percentile(totals, 99)}};
+            std::printf("batch %3d: GPU (sum of layers) p50 %.1f us = %.1f us/image; run() wall p50 %.1f us with per-layer "
+                        "timestamps, %.1f us without (p90 %.1f, p99 %.1f) = %.1f us/image\n",
+                        batch, prof.gpu_us.p50, prof.gpu_us.p50 / batch, prof.wall_us.p50, prof.wall_us_plain.p50,
+                        prof.wall_us_plain.p90, prof.wall_us_plain.p99, prof.wall_us_plain.p50 / batch);
+            throughput.push_back({{"batch", batch},
+                                  {"dispatches", prof.dispatches},
+                                  {"gpu_us", to_json(prof.gpu_us)},
+                                  {"wall_us_timestamps", to_json(prof.wall_us)},
+                                  {"wall_us", to_json(prof.wall_us_plain)},
+                                  {"images_per_s", prof.wall_us_plain.p50 > 0 ? 1e6 * batch / prof.wall_us_plain.p50 : 0}});
         }
-        std::printf("network run (upload + GPU + readback, wall): p50 %.1f us, p90 %.1f us; plan build %.1f ms\n",
-                    percentile(walls, 50), percentile(walls, 90), prepare_ms);
+        report["throughput"] = throughput;
+    } else {
+        nlohmann::json throughput = nlohmann::json::array();
+        for (int batch : batches) {
+            auto t = bench::time_cpu_network(net, res.height, res.width, batch, runs, std::min(warmup, 3));
+            std::printf("batch %3d: CPU network wall p50 %.1f us (p90 %.1f, p99 %.1f) = %.1f us/image\n", batch, t.p50, t.p90, t.p99,
+                        t.p50 / batch);
+            throughput.push_back({{"batch", batch}, {"wall_us", to_json(t)}, {"images_per_s", t.p50 > 0 ? 1e6 * batch / t.p50 : 0}});
+        }
+        report["throughput"] = throughput;
     }
 
     // End to end, batch 1: image -> poses.
@@ -147,10 +206,17 @@ int cmd_bench(int argc, char** argv) {
         detector.estimate_poses(img.view(), est);
         e2e.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     }
+    const auto p = bench::percentiles(e2e);
     std::printf("estimatePoses end to end (%dx%d 8-bit image -> poses): p50 %.1f us, p90 %.1f us, p99 %.1f us\n", img.width,
-                img.height, percentile(e2e, 50), percentile(e2e, 90), percentile(e2e, 99));
-    report["estimate_poses_us"] = {{"p50", percentile(e2e, 50)}, {"p90", percentile(e2e, 90)}, {"p99", percentile(e2e, 99)}};
-    if (!json_out.empty()) std::ofstream(json_out) << report.dump(2) << "\n";
+                img.height, p.p50, p.p90, p.p99);
+    report["estimate_poses_us"] = to_json(p);
+    const auto host = bench::host_memory();
+    std::printf("host memory: resident %.1f MiB (%.1f MiB before the detector), peak %.1f MiB\n", mib(host.rss_bytes),
+                mib(host_before.rss_bytes), mib(host.peak_rss_bytes));
+    report["host_memory"] = {{"rss_bytes", host.rss_bytes}, {"rss_before_bytes", host_before.rss_bytes}, {"peak_rss_bytes", host.peak_rss_bytes}};
+    if (!json_out.empty()) {
+        write_atomically(json_out, report.dump(2) + "\n");
+    }
     return 0;
 }
 

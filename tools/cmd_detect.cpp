@@ -5,6 +5,7 @@
 #include "posenet/overlay.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
+#include "tools/write_file.h"
 
 namespace posenet::cli {
 
@@ -28,20 +29,6 @@ nlohmann::json pose_json(const Pose& p) {
     nlohmann::json kps = nlohmann::json::array();
     for (const auto& k : p.keypoints) kps.push_back({{"x", k.x}, {"y", k.y}, {"score", k.score}, {"name", k.name}});
     return {{"score", p.score}, {"keypoints", kps}};
-}
-
-void write_atomically(const std::filesystem::path& path, const std::string& text) {
-    auto tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        out << text;
-        if (!out.flush()) {
-            std::filesystem::remove(tmp);
-            throw std::runtime_error(path.string() + ": cannot write");
-        }
-    }
-    std::filesystem::rename(tmp, path);
 }
 
 }  // namespace

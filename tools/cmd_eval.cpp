@@ -6,6 +6,7 @@
 #include "posenet/coco_eval.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
+#include "tools/write_file.h"
 
 namespace posenet::cli {
 
@@ -115,18 +116,7 @@ int cmd_eval(int argc, char** argv) {
     if (!reference_path.empty()) print_row("reference", evaluate(annotations, reference, reference_path));
 
     if (!json_out.empty()) {
-        // Written whole then renamed, so a failed run leaves no partial file.
-        auto tmp = std::filesystem::path(json_out);
-        tmp += ".tmp";
-        {
-            std::ofstream out(tmp, std::ios::binary);
-            out << to_coco_results(detections).dump();
-            if (!out.flush()) {
-                std::filesystem::remove(tmp);
-                throw std::runtime_error(json_out + ": cannot write");
-            }
-        }
-        std::filesystem::rename(tmp, json_out);
+        write_atomically(json_out, to_coco_results(detections).dump());
     }
     return 0;
 }

@@ -1,0 +1,174 @@
+#include "bench/measure.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <random>
+
+#include "engine/cpu_executor.h"
+
+namespace posenet::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double us_since(Clock::time_point t0) { return std::chrono::duration<double, std::micro>(Clock::now() - t0).count(); }
+
+std::vector<float> random_input(int height, int width, int batch, int channels) {
+    std::vector<float> input(size_t(batch) * height * width * channels);
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> u(-1, 1);
+    for (auto& v : input) v = u(rng);
+    return input;
+}
+
+}  // namespace
+
+Percentiles percentiles(std::vector<double> v) {
+    if (v.empty()) return {};
+    std::sort(v.begin(), v.end());
+    auto at = [&](double p) { return v[std::min(v.size() - 1, size_t(p / 100.0 * double(v.size() - 1) + 0.5))]; };
+    return {at(50), at(90), at(99)};
+}
+
+Ceilings known_ceilings(const std::string& name) {
+    // H100 SXM: 67 TFLOP/s float32 (non-tensor, boost clock); 3.0 TB/s is what a streaming kernel
+    // reaches on the machine we measure on (../shared/peers), below the 3.35 TB/s datasheet figure.
+    if (name.find("H100") != std::string::npos) return {67000, 3000, "H100 SXM datasheet fp32, measured streaming bandwidth"};
+    return {};
+}
+
+NetworkProfile profile_network(const engine::Network& net, const engine::VulkanOptions& options, int height, int width, int batch,
+                               int runs, int warmup, const Ceilings& ceilings) {
+    NetworkProfile out;
+    out.batch = batch;
+    const auto input = random_input(height, width, batch, net.tensor_channels[0]);
+    std::vector<std::vector<double>> per_layer;
+    std::vector<double> totals, walls, plain;
+    std::vector<engine::LayerTiming> names;
+    {
+        engine::VulkanOptions o = options;
+        o.timestamps = true;
+        engine::VulkanExecutor gpu(net, o);
+        gpu.prepare(height, width, batch);
+        for (int i = 0; i < warmup; ++i) gpu.run(input, height, width, batch);
+        for (int i = 0; i < runs; ++i) {
+            auto t0 = Clock::now();
+            gpu.run(input, height, width, batch);
+            walls.push_back(us_since(t0));
+            auto t = gpu.last_timings();
+            if (t.empty()) continue;
+            if (per_layer.empty()) per_layer.resize(t.size()), names = t;
+            double total = 0;
+            for (size_t k = 0; k < t.size() && k < per_layer.size(); ++k) {
+                per_layer[k].push_back(double(t[k].gpu_ns) / 1e3);
+                total += double(t[k].gpu_ns) / 1e3;
+            }
+            totals.push_back(total);
+        }
+        out.dispatches = int(names.size());
+    }
+    {
+        engine::VulkanOptions o = options;
+        o.timestamps = false;
+        engine::VulkanExecutor gpu(net, o);
+        gpu.prepare(height, width, batch);
+        for (int i = 0; i < warmup; ++i) gpu.run(input, height, width, batch);
+        for (int i = 0; i < runs; ++i) {
+            auto t0 = Clock::now();
+            gpu.run(input, height, width, batch);
+            plain.push_back(us_since(t0));
+        }
+    }
+    out.runs = runs;
+    out.gpu_us = percentiles(totals);
+    out.wall_us = percentiles(walls);
+    out.wall_us_plain = percentiles(plain);
+    const auto geo = net.geometry(height, width, batch);
+    for (size_t k = 0; k < per_layer.size(); ++k) {
+        const auto& t = names[k];
+        LayerProfile p;
+        p.name = t.name;
+        p.kernel = t.kernel;
+        p.gpu_us = percentiles(per_layer[k]).p50;
+        p.flops = 2.0 * double(t.macs);
+        p.out = "-";
+        p.kind = t.layer >= 0 ? engine::to_string(t.kind) : "preprocess";
+        if (t.layer >= 0) {
+            const auto& g = geo[size_t(t.layer)];
+            const auto& l = net.layers[size_t(t.layer)];
+            p.min_bytes = 4.0 * double(g.in.elements() + g.out.elements() + l.weight_count + l.bias_count +
+                                       (l.input2 >= 0 ? g.out.elements() : 0));
+            p.out = std::to_string(g.out.h) + "x" + std::to_string(g.out.w) + "x" + std::to_string(g.out.c);
+        }
+        if (ceilings.gflops > 0 && ceilings.gbps > 0)
+            p.floor_us = std::max(p.flops / (ceilings.gflops * 1e3), p.min_bytes / (ceilings.gbps * 1e3));
+        out.layers.push_back(std::move(p));
+    }
+    return out;
+}
+
+Percentiles time_cpu_network(const engine::Network& net, int height, int width, int batch, int runs, int warmup) {
+    const auto input = random_input(height, width, batch, net.tensor_channels[0]);
+    engine::CpuExecutor cpu(net);
+    for (int i = 0; i < warmup; ++i) cpu.run(input, height, width, batch);
+    std::vector<double> t;
+    for (int i = 0; i < runs; ++i) {
+        auto t0 = Clock::now();
+        cpu.run(input, height, width, batch);
+        t.push_back(us_since(t0));
+    }
+    return percentiles(t);
+}
+
+ColdStart measure_cold_start(const engine::Network& net, engine::VulkanOptions options, int height, int width, int batch,
+                             const std::filesystem::path& scratch_dir) {
+    ColdStart out;
+    std::filesystem::create_directories(scratch_dir);
+    const auto cache_file = scratch_dir / "pipelines.bin";
+    std::filesystem::remove(cache_file);
+    auto build = [&](bool cache) {
+        engine::VulkanOptions o = options;
+        o.pipeline_cache = cache;
+        o.pipeline_cache_path = cache_file;
+        auto t0 = Clock::now();
+        engine::VulkanExecutor gpu(net, o);
+        gpu.prepare(height, width, batch);
+        out.pipelines = gpu.pipeline_count();
+        return us_since(t0) / 1e3;  // the executor's destructor (which saves the cache) is not timed
+    };
+    out.no_cache_ms = build(false);
+    out.cache_miss_ms = build(true);
+    out.cache_hit_ms = build(true);
+    std::filesystem::remove(cache_file);
+    std::error_code ec;
+    std::filesystem::remove(scratch_dir, ec);  // only if empty
+    return out;
+}
+
+HostMemory host_memory() {
+    HostMemory m;
+    rusage ru{};
+    if (getrusage(RUSAGE_SELF, &ru) == 0) m.peak_rss_bytes = uint64_t(ru.ru_maxrss) * 1024;
+    std::ifstream statm("/proc/self/statm");
+    uint64_t size = 0, resident = 0;
+    if (statm >> size >> resident) m.rss_bytes = resident * uint64_t(sysconf(_SC_PAGESIZE));
+    return m;
+}
+
+DeviceMemory device_memory(const engine::Network& net, engine::VulkanExecutor& gpu, int height, int width, int batch) {
+    DeviceMemory m;
+    m.weights = gpu.weight_bytes();
+    m.activations = gpu.arena_bytes(height, width, batch);
+    const auto shapes = net.tensor_shapes(height, width, batch);
+    uint64_t readback = 0;
+    for (int id : {net.heatmap, net.offsets, net.displacement_fwd, net.displacement_bwd})
+        if (id >= 0) readback += shapes[size_t(id)].elements() * sizeof(float);
+    m.staging = shapes[0].elements() * sizeof(float) + readback;
+    return m;
+}
+
+}  // namespace posenet::bench

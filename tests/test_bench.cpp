@@ -1,0 +1,136 @@
+// `posenet bench` on a tiny model: every figure the issue asks for is present and consistent with the
+// network (FLOPs sum to the network's, floors follow the ceilings given, memory adds up), on the Vulkan
+// device when there is one and on the CPU executor; and usage errors exit 2 with nothing written.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "bench/measure.h"
+#include "engine/blob.h"
+#include "engine/tfjs_model.h"
+#include "tests/test_support.h"
+#include "tests/test_vulkan_support.h"
+#include "tests/tiny_model.h"
+
+using namespace posenet;
+using namespace posenet::test;
+using nlohmann::json;
+
+namespace {
+
+struct TinyBench {
+    fs::path dir = scratch_dir("bench-cli");
+    fs::path blob = dir / "tiny.pnb";
+    engine::Network net;
+    TinyBench() {
+        TinyModel t;
+        net = engine::load_tfjs_model(t.write(dir));
+        engine::save_blob(net, blob);
+    }
+    double total_flops(int h, int w, int batch) const {
+        double f = 0;
+        for (const auto& g : net.geometry(h, w, batch)) f += 2.0 * double(g.macs);
+        return f;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("bench: percentiles pick the nearest rank") {
+    auto p = bench::percentiles({5, 1, 4, 2, 3, 6, 7, 8, 9, 10});
+    CHECK(p.p50 == 6);  // rank 0.5 x 9 = 4.5 rounds to 5 -> sixth smallest
+    CHECK(p.p90 == 9);
+    CHECK(p.p99 == 10);
+    CHECK(bench::percentiles({}).p50 == 0);
+    CHECK(bench::known_ceilings("NVIDIA H100 80GB HBM3").gflops > 0);
+    CHECK(bench::known_ceilings("llvmpipe (LLVM 15.0.6, 256 bits)").gflops == 0);
+}
+
+TEST_CASE("bench CLI on Vulkan: per-layer table, floors, throughput, start-up, memory, JSON") {
+    auto rt = vulkan_runtime();
+    if (!rt) return;
+    TinyBench t;
+    const fs::path out = t.dir / "vulkan.json";
+    auto r = run_command(posenet_cli() + " bench --model " + t.blob.string() +
+                         " --backend vulkan --input-resolution 65 --batch 1,2 --runs 3 --warmup 1"
+                         " --peak-gflops 1000 --peak-gbps 100 --json " + out.string());
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    std::ifstream in(out);
+    auto j = json::parse(in);
+    CHECK(j["backend"] == "vulkan");
+    CHECK(j["input"]["width"] == 65);
+    // Per-layer figures add up to the network's arithmetic, and each floor is max(compute, memory).
+    REQUIRE(j["layers"].is_array());
+    REQUIRE(!j["layers"].empty());
+    double flops = 0, floor_sum = 0;
+    for (const auto& l : j["layers"]) {
+        flops += l["flops"].get<double>();
+        floor_sum += l["floor_us"].get<double>();
+        CHECK(l["gpu_us"].get<double>() > 0);
+        const double expect = std::max(l["flops"].get<double>() / 1e6, l["min_bytes"].get<double>() / 1e5);
+        CHECK(l["floor_us"].get<double>() == doctest::Approx(expect).epsilon(1e-9));
+        CHECK(l["min_bytes"].get<double>() > 0);
+    }
+    CHECK(flops == doctest::Approx(t.total_flops(65, 65, 1)).epsilon(1e-12));
+    CHECK(j["floor_us"].get<double>() == doctest::Approx(floor_sum));
+    // Throughput at both batch sizes; the GPU sum of layers is within the wall time of a run.
+    REQUIRE(j["throughput"].size() == 2);
+    CHECK(j["throughput"][1]["batch"] == 2);
+    for (const auto& b : j["throughput"]) {
+        CHECK(b["gpu_us"]["p50"].get<double>() > 0);
+        CHECK(b["gpu_us"]["p50"].get<double>() <= b["wall_us_timestamps"]["p99"].get<double>());
+        CHECK(b["wall_us"]["p50"].get<double>() <= b["wall_us"]["p90"].get<double>());
+        CHECK(b["images_per_s"].get<double>() > 0);
+    }
+    CHECK(j["dispatch_overhead"]["with_barrier_us"].get<double>() > 0);
+    CHECK(j["dispatch_overhead"]["empty_submit_us"].get<double>() > 0);
+    CHECK(j["cold_start_ms"]["no_cache"].get<double>() > 0);
+    CHECK(j["cold_start_ms"]["cache_hit"].get<double>() > 0);
+    CHECK(j["cold_start_ms"]["pipelines"].get<int>() > 0);
+    for (const char* b : {"1", "2"}) {
+        const auto& m = j["device_memory"][b];
+        CHECK(m["total"].get<uint64_t>() == m["weights"].get<uint64_t>() + m["activations"].get<uint64_t>() + m["staging"].get<uint64_t>());
+        CHECK(m["weights"].get<uint64_t>() >= t.net.weights.size() * sizeof(float));
+    }
+    // Staging: the float input plus the four outputs, read back once.
+    {
+        auto shapes = t.net.tensor_shapes(65, 65, 2);
+        uint64_t expect = shapes[0].elements() * 4;
+        for (int id : {t.net.heatmap, t.net.offsets, t.net.displacement_fwd, t.net.displacement_bwd}) expect += shapes[size_t(id)].elements() * 4;
+        CHECK(j["device_memory"]["2"]["staging"].get<uint64_t>() == expect);
+        CHECK(j["device_memory"]["2"]["activations"].get<uint64_t>() > j["device_memory"]["1"]["activations"].get<uint64_t>());
+    }
+    CHECK(j["host_memory"]["rss_bytes"].get<uint64_t>() > j["host_memory"]["rss_before_bytes"].get<uint64_t>());
+    CHECK(j["host_memory"]["peak_rss_bytes"].get<uint64_t>() > 0);
+    CHECK(j["estimate_poses_us"]["p50"].get<double>() <= j["estimate_poses_us"]["p99"].get<double>());
+    CHECK(r.output.find("x floor") != std::string::npos);
+    CHECK(r.output.find("cold start") != std::string::npos);
+}
+
+TEST_CASE("bench CLI on the CPU executor, and its usage errors") {
+    TinyBench t;
+    const fs::path out = t.dir / "cpu.json";
+    auto r = run_command(posenet_cli() + " bench --model " + t.blob.string() +
+                         " --backend cpu --input-resolution 65 --batch 1,3 --runs 3 --warmup 1 --json " + out.string());
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    std::ifstream in(out);
+    auto j = json::parse(in);
+    CHECK(j["backend"] == "cpu");
+    REQUIRE(j["throughput"].size() == 2);
+    CHECK(j["throughput"][1]["batch"] == 3);
+    CHECK(j["throughput"][1]["wall_us"]["p50"].get<double>() > 0);
+    CHECK(j["estimate_poses_us"]["p50"].get<double>() > 0);
+    CHECK_FALSE(j.contains("layers"));
+
+    for (const char* bad : {" --batch 0", " --batch 1,x", " --runs 0", " --peak-gflops 10", " --frobnicate"}) {
+        const fs::path o = t.dir / "bad.json";
+        auto e = run_command(posenet_cli() + " bench --backend cpu --model " + t.blob.string() + bad + " --json " + o.string());
+        INFO(bad << ": " << e.output);
+        CHECK(e.exit_code == 2);
+        CHECK_FALSE(fs::exists(o));
+    }
+}
