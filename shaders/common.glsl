@@ -19,13 +19,17 @@ layout(push_constant) uniform Params {
     int batch, in_h, in_w, out_h;
     int out_w, pad_top, pad_left, count;       // count: output elements, or GEMM rows (pixels)
     int zero_top, zero_left, zero_bottom, zero_right;  // maxpool: pads that hold zeros
+    int segment_offset[4];                      // merged 1x1 convs: each output's start in y (output_segments.glsl)
 } p;
 
-float activate(float v) {
-    if (ACT == 1) return max(v, 0.0);
-    if (ACT == 2) return min(max(v, 0.0), 6.0);
+// act: engine::Activation, a constant wherever it is called, so the branches fold away.
+float activate_as(float v, int act) {
+    if (act == 1) return max(v, 0.0);
+    if (act == 2) return min(max(v, 0.0), 6.0);
     return v;
 }
+
+float activate(float v) { return activate_as(v, ACT); }
 
 // Elementwise kernels spread groups over x and y (x is capped at 65535 on some devices).
 // The including kernel must declare its local size before the #include (see add.comp).

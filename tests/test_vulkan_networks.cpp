@@ -1,7 +1,9 @@
 // Whole networks on Vulkan against the CPU executor: a hand-built ResNet-like network (explicit
 // pads, 7x7/2 stem, Pad + 3x3/2 max pool, 1x1/2 max-pool shortcut, fused residual, standalone Add),
 // the real MobileNetV1 files from ../shared (stride 16 float, stride 8 uint16 with dilation (2,1)),
-// and a generated ResNet50 (random weights, tools/posenet-make-test-model).
+// and a generated ResNet50 (random weights, tools/posenet-make-test-model). The plans run() uses
+// merge 1x1 convs of one input and fuse depthwise + pointwise (vk::schedule); the tests check
+// that they did, and the dispatch counts at 257x257 before and after.
 //
 // Bound: every output within normalized error ||gpu - cpu|| / ||cpu|| <= 1e-5 and max abs error
 // <= 1e-4 * max(1, max |cpu|). Each layer is within a few ulps per accumulated term of the CPU
@@ -61,9 +63,17 @@ void compare_network(const std::string& label, const Network& net, VulkanExecuto
     auto t = gpu.last_timings();
     uint64_t ns = 0;
     for (auto& x : t) ns += x.gpu_ns;
-    char buf[64];
-    std::snprintf(buf, sizeof buf, " (gpu %.1f ms)", ns * 1e-6);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, " (gpu %.1f ms, %d dispatches for %zu layers)", ns * 1e-6, gpu.dispatch_count(h, w, n),
+                  net.layers.size());
     std::printf("%s%s\n", line.c_str(), buf);
+}
+
+// How many steps of each form the plan for that size has (fused and merged layers are exercised).
+int count_steps(VulkanExecutor& gpu, int h, int w, int n, vk::Step::Form form) {
+    int c = 0;
+    for (const auto& s : gpu.steps(h, w, n)) c += s.form == form;
+    return c;
 }
 
 // A ResNet-shaped network with every layer form the ResNet50 graphs use, at small widths.
@@ -122,6 +132,15 @@ TEST_CASE("vulkan network: hand-built ResNet-like") {
     compare_network("resnet-like", net, gpu, 33, 33, 1, 100.0f);
     compare_network("resnet-like", net, gpu, 29, 42, 2, 100.0f);
     compare_network("resnet-like", net, gpu, 1, 1, 1, 100.0f);
+    // The projection shortcut and the first 1x1 conv of the bottleneck, and the four heads, merged.
+    CHECK(count_steps(gpu, 33, 33, 1, vk::Step::Form::MergedPointwise) == 2);
+    CHECK(gpu.steps(33, 33, 1).size() == net.layers.size() - 4);
+    // Unmerged, as before: the same outputs within the same bounds.
+    VulkanOptions plain;
+    plain.fuse = false;
+    VulkanExecutor unfused(net, rt, plain);
+    compare_network("resnet-like unfused", net, unfused, 29, 42, 2, 100.0f);
+    CHECK(unfused.steps(29, 42, 2).size() == net.layers.size());
     check_no_validation_messages(*rt);
 }
 
@@ -136,11 +155,25 @@ TEST_CASE("vulkan network: MobileNetV1 0.75 files from ../shared") {
         VulkanExecutor gpu(net, rt);
         compare_network("mobilenet float 075 s16", net, gpu, 129, 97, 1);
         compare_network("mobilenet float 075 s16", net, gpu, 33, 49, 2);
+        // Depthwise convs fused into their pointwise where the cost model says it pays (most, on a
+        // GPU; none on a CPU device); the four heads one step.
+        const bool cpu_device = rt->device().info().type == "cpu";
+        const int fused = count_steps(gpu, 129, 97, 1, vk::Step::Form::DepthwisePointwise);
+        CHECK(cpu_device ? fused == 0 : fused >= 9);
+        CHECK(count_steps(gpu, 129, 97, 1, vk::Step::Form::MergedPointwise) == 1);
+        CHECK(gpu.steps(129, 97, 1).size() == net.layers.size() - fused - 3);
+        // Every pair fused.
+        VulkanOptions always;
+        always.fuse_always = true;
+        VulkanExecutor all_fused(net, rt, always);
+        compare_network("mobilenet float 075 s16 fuse_always", net, all_fused, 129, 97, 1);
+        CHECK(count_steps(all_fused, 129, 97, 1, vk::Step::Form::DepthwisePointwise) == 13);
     }
     {
         Network net = load_tfjs_model(root / "quant2/075/model-stride8.json");  // dilation (2,1), TF.js parity
         VulkanExecutor gpu(net, rt);
         compare_network("mobilenet quant2 075 s8", net, gpu, 65, 81, 1);
+        CHECK(count_steps(gpu, 65, 81, 1, vk::Step::Form::DepthwisePointwise) >= (rt->device().info().type == "cpu" ? 0 : 9));
     }
     check_no_validation_messages(*rt);
 }
@@ -164,7 +197,43 @@ TEST_CASE("vulkan network: generated ResNet50 (random weights)") {
         VulkanExecutor gpu(net, rt);
         // ResNet input is mean-shifted pixels: values of order +-128.
         compare_network("resnet50 s" + std::to_string(stride), net, gpu, 65, 49, 1, 128.0f);
+        // Each block's projection shortcut with its first 1x1 conv, and the heads.
+        CHECK(count_steps(gpu, 65, 49, 1, vk::Step::Form::MergedPointwise) == 5);
         fs::remove_all(dir);
     }
+    check_no_validation_messages(*rt);
+}
+
+// Dispatches per run at 257x257 (plans built, not run: lavapipe would take seconds), merged and
+// fused against one dispatch a layer (plus split-K reduces).
+TEST_CASE("vulkan network: dispatch counts at 257x257") {
+    auto rt = vulkan_runtime();
+    if (!rt) return;
+    auto report = [&](const std::string& label, const Network& net) {
+        VulkanOptions plain;
+        plain.fuse = false;
+        VulkanExecutor before(net, rt, plain), after(net, rt);
+        const int b = before.dispatch_count(257, 257), a = after.dispatch_count(257, 257);
+        std::printf("VULKAN-DISPATCHES %s 257x257: %zu layers; %d dispatches (%zu steps) unfused -> %d (%zu steps) fused\n",
+                    label.c_str(), net.layers.size(), b, before.steps(257, 257).size(), a, after.steps(257, 257).size());
+        CHECK(a < b);
+        return std::pair{b, a};
+    };
+    if (auto shared = require_shared("vulkan dispatch counts (MobileNetV1)")) {
+        Network net = load_tfjs_model(*shared / "models/posenet/mobilenet/float/075/model-stride16.json");
+        auto [b, a] = report("mobilenet float 075 s16", net);
+        // 31 layers; split-K reduces: the four heads and the 17x17 pointwise convs. Fused: one
+        // merged head step (split-K) and, on a GPU, the pairs the cost model takes (11 of 13: 42 -> 25).
+        CHECK(b - a >= (rt->device().info().type == "cpu" ? 6 : 14));
+    }
+    fs::path tool = build_root() / "tools" / "posenet-make-test-model";
+    if (!fs::exists(tool)) return;
+    fs::path dir = scratch_dir("vulkan-resnet50-s32-dispatches");
+    auto r = run_command(tool.string() + " --architecture ResNet50 --output-stride 32 --seed 7 -o " + dir.string());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    Network net = load_tfjs_model(dir);
+    auto [b, a] = report("resnet50 s32", net);
+    CHECK(b - a >= 7);  // 4 projection + first-conv pairs, 4 heads as 1 (their split-K reduces too)
+    fs::remove_all(dir);
     check_no_validation_messages(*rt);
 }

@@ -109,7 +109,9 @@ TEST_CASE("vulkan executor: plan replay, several sizes, run_all, timings") {
     auto rt = vulkan_runtime();
     if (!rt) return;
     Network net = small_network();
-    VulkanExecutor gpu(net, rt);
+    VulkanOptions options;
+    options.fuse_always = true;  // depthwise + pointwise fused on CPU devices too (lavapipe)
+    VulkanExecutor gpu(net, rt, options);
     CpuExecutor cpu(net);
     auto in1 = random_input(21 * 17 * 3, 1), in2 = random_input(21 * 17 * 3, 2);
     auto a = gpu.run(in1, 21, 17);
@@ -140,18 +142,31 @@ TEST_CASE("vulkan executor: plan replay, several sizes, run_all, timings") {
     CHECK(all[0] == in1);
     CHECK(all[net.heatmap] == a.heatmap);
     CHECK(all[net.offsets] == a.offsets);
-    // Timings: one per layer, named, when the device has timestamps.
+    // Timings: one per dispatch (stem; depthwise + pointwise fused; the four heads merged), named,
+    // covering every layer once, when the device has timestamps.
     gpu.run(in1, 21, 17);
     auto timings = gpu.last_timings();
+    CHECK(gpu.dispatch_count(21, 17) == 3);
     if (gpu.device_features().timestamps) {
-        REQUIRE(timings.size() == net.layers.size());
-        uint64_t total = 0;
-        for (size_t i = 0; i < timings.size(); ++i) {
-            CHECK(timings[i].name == net.layers[i].name);
-            total += timings[i].gpu_ns;
+        REQUIRE(timings.size() == 3);
+        uint64_t total = 0, macs = 0;
+        std::vector<int> covered;
+        for (const auto& t : timings) {
+            covered.insert(covered.end(), t.layers.begin(), t.layers.end());
+            total += t.gpu_ns;
+            macs += t.macs;
         }
+        CHECK(covered == std::vector<int>{0, 1, 2, 3, 4, 5, 6});
+        CHECK(timings[0].name == net.layers[0].name);
+        CHECK(timings[1].name == "dw+pw " + net.layers[2].name);
+        CHECK(timings[1].layer == 2);
+        CHECK(timings[2].name.rfind("merged " + net.layers[3].name + " + ", 0) == 0);
+        uint64_t want_macs = 0;
+        for (const auto& g : net.geometry(21, 17)) want_macs += g.macs;
+        CHECK(macs == want_macs);
         CHECK(total > 0);
-        std::printf("vulkan timings, small network 21x17: %zu layers, %.3f ms total\n", timings.size(), total * 1e-6);
+        std::printf("vulkan timings, small network 21x17: %zu layers in %zu dispatches, %.3f ms total\n", net.layers.size(),
+                    timings.size(), total * 1e-6);
     } else {
         std::printf("NOTE vulkan: device has no timestamps; last_timings() is empty\n");
         CHECK(timings.empty());

@@ -1,6 +1,8 @@
 #include "engine/vulkan/executor.h"
 
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace posenet::engine {
 
@@ -9,6 +11,8 @@ VulkanExecutor::VulkanExecutor(const Network& network, VulkanOptions options)
 
 VulkanExecutor::VulkanExecutor(const Network& network, std::shared_ptr<vk::Runtime> runtime, VulkanOptions options)
     : net_(network), options_(std::move(options)), runtime_(std::move(runtime)) {
+    if (const char* e = std::getenv("POSENET_VULKAN_FUSE"); e && std::string(e) == "0") options_.fuse = false;
+    if (const char* e = std::getenv("POSENET_VULKAN_FUSE"); e && std::string(e) == "always") options_.fuse_always = true;
     net_.weights = {};
     net_.weight_storage.reset();
     weights_ = std::make_unique<vk::WeightStore>(runtime_->device(), network);
@@ -22,7 +26,7 @@ vk::Plan& VulkanExecutor::plan(vk::PlanShape shape) {
     auto it = plans_.find(shape);
     if (it == plans_.end()) {
         auto p = std::make_unique<vk::Plan>(runtime_->device(), runtime_->kernels(), *weights_, dummy_.handle(), net_, shape,
-                                            options_.timestamps);
+                                            options_.timestamps, options_.fuse, options_.fuse_always);
         it = plans_.emplace(shape, std::move(p)).first;
         runtime_->pipeline_cache().save();  // new pipelines: keep them even if the process dies later
     }

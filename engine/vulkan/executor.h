@@ -33,6 +33,12 @@ namespace posenet::engine {
 struct VulkanOptions : vk::RuntimeOptions {
     bool timestamps = true;           // per-layer GPU times, where the device has timestamps
     uint32_t timeout_ms = 120000;     // a run that takes longer throws instead of hanging
+    // Fewer dispatches: 1x1 convs of one input as one GEMM, and depthwise convs fused into the 1x1
+    // conv that alone reads them (not in run_all plans, which read every tensor back) where
+    // vk::depthwise_pointwise_pays, or wherever possible with fuse_always (tests); see vk::schedule.
+    // $POSENET_VULKAN_FUSE=0 turns both off, =always fuses always (for A/B measurements).
+    bool fuse = true;
+    bool fuse_always = false;
 };
 
 using vk::LayerTiming;
@@ -62,8 +68,12 @@ public:
     // Builds the plan for a size ahead of the first run (compiles pipelines, allocates memory).
     void prepare(int height, int width, int batch = 1);
 
-    // Per-layer GPU times of the last run; empty when the device has no timestamps.
+    // GPU times of the last run, one per dispatch (fused layers share one; LayerTiming::layers
+    // lists them); empty when the device has no timestamps.
     std::vector<LayerTiming> last_timings() const;
+    // Compute dispatches per run of that plan (split-K reduces included) and its layer groups.
+    int dispatch_count(int height, int width, int batch = 1) { return plan({height, width, batch, false, {}}).dispatch_count(); }
+    const std::vector<vk::Step>& steps(int height, int width, int batch = 1) { return plan({height, width, batch, false, {}}).steps(); }
     uint64_t arena_bytes(int height, int width, int batch = 1);  // activation memory of that plan
     uint64_t weight_bytes() const { return weights_->bytes(); }
     size_t pipeline_count() const { return runtime_->kernels().pipeline_count(); }

@@ -14,6 +14,7 @@ const char* kernel_name(Kernel k) {
         case Kernel::Add: return "add";
         case Kernel::Preprocess: return "preprocess";
         case Kernel::SplitKReduce: return "splitk_reduce";
+        case Kernel::DepthwisePointwiseConv: return "depthwise_pointwise_conv";
     }
     return "?";
 }

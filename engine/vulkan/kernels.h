@@ -15,29 +15,39 @@
 
 namespace posenet::engine::vk {
 
-enum class Kernel { Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess, SplitKReduce };
+enum class Kernel { Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess, SplitKReduce, DepthwisePointwiseConv };
 const char* kernel_name(Kernel k);  // the .comp file name
 
 // Descriptor bindings of every kernel (shaders/common.glsl).
 enum Binding : uint32_t { kInput = 0, kInput2 = 1, kFilter = 2, kBias = 3, kOutput = 4, kBindingCount = 5 };
 
-// Specialization constant ids (shaders/common.glsl, conv_gemm.glsl, depthwise_conv.comp, maxpool.comp,
-// splitk_reduce.comp).
+// Specialization constant ids (shaders/common.glsl, conv_gemm.glsl, output_segments.glsl,
+// depthwise_conv.comp, maxpool.comp, splitk_reduce.comp, depthwise_pointwise_conv.comp).
 enum SpecId : uint32_t {
     kLocalX = 0, kLocalY = 1, kAct = 2, kHasBias = 3, kHasResidual = 4,
     kCI = 5, kCO = 6, kKH = 7, kKW = 8, kSH = 9, kSW = 10, kDH = 11, kDW = 12,
     kBM = 13, kBN = 14, kBK = 15, kTM = 16, kTN = 17,
     kSlices = 18, kKChunk = 19,  // split-K (conv_gemm.glsl): K slices, K values per slice
-    kSpecCount = 20
+    // Output segments (output_segments.glsl: merged 1x1 convs): how many, where segments 0..2 end
+    // (channel; the last ends at CO), the activation of segments 1..3 (segment 0 has kAct).
+    kSegments = 20, kSegEnd0 = 21, kSegEnd1 = 22, kSegEnd2 = 23, kSegAct1 = 24, kSegAct2 = 25, kSegAct3 = 26,
+    // Depthwise computed in the GEMM's A load (depthwise_pointwise_conv.comp; kKH..kDW are its
+    // window): its input channels, activation, bias, where its bias starts in binding 1, and whether
+    // it loads 4 channels at a time.
+    kDwCI = 27, kDwAct = 28, kDwHasBias = 29, kDwBiasAt = 30, kDwVec4 = 31,
+    kSpecCount = 32
 };
+// The most 1x1 convs one merged dispatch writes (output_segments.glsl).
+inline constexpr int kMaxSegments = 4;
 
 // Mirrors `Params` in shaders/common.glsl.
 struct PushConstants {
     int32_t batch = 0, in_h = 0, in_w = 0, out_h = 0;
     int32_t out_w = 0, pad_top = 0, pad_left = 0, count = 0;
     int32_t zero_top = 0, zero_left = 0, zero_bottom = 0, zero_right = 0;
+    int32_t segment_offset[kMaxSegments] = {};  // merged 1x1 convs: where each output starts in binding 4 (floats)
 };
-static_assert(sizeof(PushConstants) == 48);
+static_assert(sizeof(PushConstants) == 64);
 
 // Mirrors `Params` in shaders/preprocess.comp.
 struct PreprocessPush {

@@ -22,17 +22,18 @@ void barrier(const Functions& fn, VkCommandBuffer cb, VkPipelineStageFlags src_s
 }  // namespace
 
 Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-           bool timestamps)
+           bool timestamps, bool fuse, bool fuse_always)
     : device_(device), shape_(shape), layout_(kernels.layout()) {
     try {
-        build(kernels, weights, dummy, net, timestamps);
+        build(kernels, weights, dummy, net, timestamps, fuse, fuse_always);
     } catch (...) {
         release();  // the destructor does not run for a constructor that throws
         throw;
     }
 }
 
-void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps) {
+void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps, bool fuse,
+                 bool fuse_always) {
     const PlanShape shape = shape_;
     Device& device = device_;
     const Functions& fn = device.fn();
@@ -48,26 +49,80 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     if (image && !f.shader_float64)
         throw VulkanError("Vulkan: device " + device.info().name +
                           " has no shaderFloat64, which GPU preprocessing needs; preprocess on the CPU instead");
-
-    // Lifetimes: step -1 is the input copy, step L the output copies.
+    const uint64_t align = std::max<uint64_t>(f.min_storage_buffer_offset_alignment, 256);
+    auto aligned = [&](uint64_t v) { return (v + align - 1) / align * align; };
     const int T = int(shapes_.size());
+    std::vector<uint64_t> bytes(T);
+    for (int t = 0; t < T; ++t) bytes[t] = shapes_[t].h > 0 ? shapes_[t].elements() * sizeof(float) : 0;
+
+    // Steps. A merged step writes its members' outputs into one range (bound as its output), each
+    // at an aligned offset; where that range is too large to bind, or the weight store has no
+    // packed filter for it, its members run one by one (where the first did: they only need the
+    // shared input). A fused pair that would not pay at this size runs as its two layers.
+    auto dw_bias_at = [&](int d) {
+        return net.layers[d].bias_count ? (weights.bias(d).offset - weights.filter(d).offset) / sizeof(float) : 0;
+    };
+    steps_.clear();
+    for (Step& s : schedule(net, fuse, fuse && !shape.keep_all)) {
+        if (s.form == Step::Form::DepthwisePointwise && !fuse_always) {
+            const int d = s.layers[0], p = s.layers[1];
+            if (!depthwise_pointwise_pays(
+                    lower_depthwise_pointwise(net.layers[d], geometry_[d], net.layers[p], geometry_[p], dw_bias_at(d), f),
+                    device.info().type == "cpu")) {
+                steps_.push_back({Step::Form::Layer, {d}});
+                steps_.push_back({Step::Form::Layer, {p}});
+                continue;
+            }
+        }
+        if (s.form == Step::Form::MergedPointwise) {
+            uint64_t block = 0;
+            for (int i : s.layers) block += aligned(bytes[net.layers[i].output]);
+            if (block > f.max_storage_buffer_range || !weights.merged(s.layers[0]) || weights.merged(s.layers[0])->layers != s.layers) {
+                for (int i : s.layers) steps_.push_back({Step::Form::Layer, {i}});
+                continue;
+            }
+        }
+        steps_.push_back(std::move(s));
+    }
+    const int S = int(steps_.size());
+
+    // Lifetimes in steps: step -1 is the input copy, step S the output copies. Tensors of a merged
+    // step are placed as one block (index T + its number); a fused depthwise output is never stored.
     std::vector<TensorLifetime> life(T);
-    for (int t = 0; t < T; ++t) life[t].bytes = shapes_[t].h > 0 ? shapes_[t].elements() * sizeof(float) : 0;
+    for (int t = 0; t < T; ++t) life[t].bytes = bytes[t];
     life[0].first = life[0].last = -1;
-    for (int i = 0; i < L; ++i) {
-        const Layer& l = net.layers[i];
-        life[l.output].first = life[l.output].last = i;
-        life[l.input].last = std::max(life[l.input].last, i);
-        if (l.input2 >= 0) life[l.input2].last = std::max(life[l.input2].last, i);
+    std::vector<int> block_of(T, -1);  // merged outputs: their block
+    std::vector<uint64_t> offset_in_block(T, 0);
+    int blocks = 0;
+    for (int s = 0; s < S; ++s) {
+        const Step& st = steps_[s];
+        for (int i : st.layers) {
+            const Layer& l = net.layers[i];
+            life[l.output].first = life[l.output].last = s;
+            life[l.input].last = std::max(life[l.input].last, s);
+            if (l.input2 >= 0) life[l.input2].last = std::max(life[l.input2].last, s);
+        }
+        if (st.form == Step::Form::DepthwisePointwise) life[net.layers[st.layers[0]].output].bytes = 0;
+        if (st.form == Step::Form::MergedPointwise) {
+            uint64_t at = 0;
+            for (int i : st.layers) {
+                const int t = net.layers[i].output;
+                block_of[t] = blocks;
+                offset_in_block[t] = at;
+                at += aligned(bytes[t]);
+            }
+            ++blocks;
+            life.push_back({at, s, s});
+        }
     }
     std::vector<int> readback;
     if (shape.keep_all) {
         for (int t = 0; t < T; ++t)
-            if (life[t].bytes) life[t].first = -1, life[t].last = L, readback.push_back(t);
+            if (life[t].bytes) life[t].first = -1, life[t].last = S, readback.push_back(t);
     } else {
         for (int id : {net.heatmap, net.offsets, net.displacement_fwd, net.displacement_bwd})
             if (id >= 0 && std::find(readback.begin(), readback.end(), id) == readback.end()) {
-                life[id].last = L;
+                life[id].last = S;
                 readback.push_back(id);
             }
     }
@@ -75,35 +130,74 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         if (life[t].bytes > f.max_storage_buffer_range)
             throw VulkanError("Vulkan: tensor " + std::to_string(t) + " (" + std::to_string(life[t].bytes >> 20) +
                               " MiB) is larger than one binding may be on this device; use a smaller input or batch");
-    // Dispatches and pipelines (compiled now, not at the first frame); first, as split-K layers
-    // need scratch in the arena.
-    size_t sets_count = size_t(L) + (image ? 1 : 0);
-    reduce_sets_.assign(L, -1);
-    reduce_pipelines_.assign(L, VK_NULL_HANDLE);
-    for (int i = 0; i < L; ++i) {
-        const Layer& l = net.layers[i];
-        dispatches_.push_back(lower_layer(l, geometry_[i], f));
-        const Dispatch& d = dispatches_.back();
-        pipelines_.push_back(kernels.pipeline(d.kernel, d.spec));
-        if (d.slices > 1) {
-            reduce_pipelines_[i] = kernels.pipeline(Kernel::SplitKReduce, d.reduce.spec);
-            reduce_sets_[i] = int(sets_count++);
-            scratch_bytes_ = std::max(scratch_bytes_, d.scratch_bytes);
+    // A block lives as long as any of its tensors; those are placed with it.
+    for (int t = 0; t < T; ++t)
+        if (block_of[t] >= 0) {
+            TensorLifetime& b = life[T + block_of[t]];
+            b.first = std::min(b.first, life[t].first);
+            b.last = std::max(b.last, life[t].last);
+            life[t].bytes = 0;
         }
-        layer_names_.push_back(l.name);
-        layer_kinds_.push_back(l.kind);
+
+    // Dispatches and pipelines (compiled now, not at the first frame); first, as split-K steps
+    // need scratch in the arena.
+    size_t sets_count = size_t(S) + (image ? 1 : 0);
+    reduce_sets_.assign(S, -1);
+    reduce_pipelines_.assign(S, VK_NULL_HANDLE);
+    for (int s = 0; s < S; ++s) {
+        const Step& st = steps_[s];
+        const Layer& last = net.layers[st.last()];
+        switch (st.form) {
+            case Step::Form::Layer:
+                dispatches_.push_back(lower_layer(last, geometry_[st.last()], f));
+                step_names_.push_back(last.name);
+                step_kinds_.push_back(last.kind);
+                break;
+            case Step::Form::MergedPointwise: {
+                std::vector<const Layer*> members;
+                std::vector<const LayerGeometry*> geo;
+                std::vector<uint64_t> offsets;
+                std::string name = "merged";
+                for (int i : st.layers) {
+                    members.push_back(&net.layers[i]);
+                    geo.push_back(&geometry_[i]);
+                    offsets.push_back(offset_in_block[net.layers[i].output] / sizeof(float));
+                    name += (i == st.layers[0] ? " " : " + ") + net.layers[i].name;
+                }
+                dispatches_.push_back(lower_merged_pointwise(members, geo, offsets, f));
+                step_names_.push_back(name);
+                step_kinds_.push_back(LayerKind::Conv2D);
+                break;
+            }
+            case Step::Form::DepthwisePointwise: {
+                const int d = st.layers[0];
+                const Layer& dw = net.layers[d];
+                dispatches_.push_back(lower_depthwise_pointwise(dw, geometry_[d], last, geometry_[st.last()], dw_bias_at(d), f));
+                step_names_.push_back("dw+pw " + last.name);
+                step_kinds_.push_back(LayerKind::Conv2D);
+                break;
+            }
+        }
+        const Dispatch& dp = dispatches_.back();
+        pipelines_.push_back(kernels.pipeline(dp.kernel, dp.spec));
+        if (dp.slices > 1) {
+            reduce_pipelines_[s] = kernels.pipeline(Kernel::SplitKReduce, dp.reduce.spec);
+            reduce_sets_[s] = int(sets_count++);
+            scratch_bytes_ = std::max(scratch_bytes_, dp.scratch_bytes);
+        }
     }
 
-    const uint64_t align = std::max<uint64_t>(f.min_storage_buffer_offset_alignment, 256);
     ArenaLayout layout = plan_arena(life, align);
-    scratch_offset_ = (layout.size + align - 1) / align * align;
+    scratch_offset_ = aligned(layout.size);
     if (scratch_bytes_) layout.size = scratch_offset_ + scratch_bytes_;
-    tensor_offsets_ = layout.offsets;
+    tensor_offsets_.assign(layout.offsets.begin(), layout.offsets.begin() + T);
+    for (int t = 0; t < T; ++t)
+        if (block_of[t] >= 0) tensor_offsets_[t] = layout.offsets[size_t(T + block_of[t])] + offset_in_block[t];
     readback_offsets_.assign(T, -1);
     uint64_t readback_bytes = 0;
     for (int t : readback) {
         readback_offsets_[t] = int64_t(readback_bytes);
-        readback_bytes += (life[t].bytes + 15) / 16 * 16;
+        readback_bytes += (bytes[t] + 15) / 16 * 16;
     }
 
     arena_ = Buffer(device, layout.size,
@@ -130,65 +224,85 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     }
     readback_ = Buffer(device, readback_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output readback");
 
-    const int S = int(sets_count);  // descriptor sets: one per layer, the preprocess one, one per split-K reduce
-    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(S) * kBindingCount};
+    const int sets = int(sets_count);  // descriptor sets: one per step, the preprocess one, one per split-K reduce
+    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(sets) * kBindingCount};
     auto pci = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
-    pci.maxSets = uint32_t(S);
+    pci.maxSets = uint32_t(sets);
     pci.poolSizeCount = 1;
     pci.pPoolSizes = &ps;
     check(fn.CreateDescriptorPool(dev, &pci, nullptr, &pool_), "vkCreateDescriptorPool");
-    std::vector<VkDescriptorSetLayout> layouts(S, kernels.set_layout());
+    std::vector<VkDescriptorSetLayout> layouts(sets, kernels.set_layout());
     auto dai = make<VkDescriptorSetAllocateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO);
     dai.descriptorPool = pool_;
-    dai.descriptorSetCount = uint32_t(S);
+    dai.descriptorSetCount = uint32_t(sets);
     dai.pSetLayouts = layouts.data();
-    sets_.resize(S);
+    sets_.resize(sets);
     check(fn.AllocateDescriptorSets(dev, &dai, sets_.data()), "vkAllocateDescriptorSets");
-    std::vector<VkDescriptorBufferInfo> infos(size_t(S) * kBindingCount);
+    std::vector<VkDescriptorBufferInfo> infos(size_t(sets) * kBindingCount);
     std::vector<VkWriteDescriptorSet> writes;
-    auto tensor_range = [&](int id) { return VkDescriptorBufferInfo{arena_.handle(), tensor_offsets_[id], life[id].bytes}; };
+    auto tensor_range = [&](int id) { return VkDescriptorBufferInfo{arena_.handle(), tensor_offsets_[id], bytes[id]}; };
     const VkDescriptorBufferInfo none{dummy, 0, VK_WHOLE_SIZE};
-    for (int i = 0; i < L; ++i) {
+    for (int s = 0; s < S; ++s) {
+        const Step& st = steps_[s];
+        const int i = st.last();
         const Layer& l = net.layers[i];
-        const Dispatch& d = dispatches_[i];
-        VkDescriptorBufferInfo* b = &infos[size_t(i) * kBindingCount];
+        const Dispatch& d = dispatches_[s];
+        VkDescriptorBufferInfo* b = &infos[size_t(s) * kBindingCount];
         b[kInput] = tensor_range(l.input);
         b[kInput2] = d.uses_input2 ? tensor_range(l.input2) : none;
         b[kFilter] = d.uses_filter ? VkDescriptorBufferInfo{weights.buffer(), weights.filter(i).offset, weights.filter(i).bytes} : none;
         b[kBias] = d.uses_bias ? VkDescriptorBufferInfo{weights.buffer(), weights.bias(i).offset, weights.bias(i).bytes} : none;
         b[kOutput] = tensor_range(l.output);
+        if (st.form == Step::Form::MergedPointwise) {
+            // The shared input, the packed weights, and the block holding every member's output.
+            const WeightStore::Merged& m = *weights.merged(st.layers[0]);
+            const int first_out = net.layers[st.layers[0]].output;
+            const TensorLifetime& block = life[size_t(T + block_of[first_out])];
+            b[kInput] = tensor_range(net.layers[st.layers[0]].input);
+            b[kFilter] = {weights.buffer(), m.filter.offset, m.filter.bytes};
+            b[kBias] = d.uses_bias ? VkDescriptorBufferInfo{weights.buffer(), m.bias.offset, m.bias.bytes} : none;
+            b[kOutput] = {arena_.handle(), tensor_offsets_[first_out], block.bytes};
+        } else if (st.form == Step::Form::DepthwisePointwise) {
+            // The depthwise's input; its filter and bias (one range, the bias at kDwBiasAt) as binding 1.
+            const int dwi = st.layers[0];
+            const BufferRange wf = weights.filter(dwi), wb = weights.bias(dwi);
+            const uint64_t end = wb.bytes ? wb.offset + wb.bytes : wf.offset + wf.bytes;
+            b[kInput] = tensor_range(net.layers[dwi].input);
+            b[kInput2] = {weights.buffer(), wf.offset, end - wf.offset};
+        }
         auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
-        w.dstSet = sets_[i];
+        w.dstSet = sets_[s];
         w.dstBinding = 0;
         w.descriptorCount = kBindingCount;
         w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
         w.pBufferInfo = b;
         if (d.slices > 1) {
             // The GEMM writes partials to the scratch; the reduce reads them, adds bias and
-            // residual and writes the output.
+            // residual and writes the output(s).
             const VkDescriptorBufferInfo scratch{arena_.handle(), scratch_offset_, d.scratch_bytes};
-            VkDescriptorBufferInfo* r = &infos[size_t(reduce_sets_[i]) * kBindingCount];
+            VkDescriptorBufferInfo* r = &infos[size_t(reduce_sets_[s]) * kBindingCount];
             r[kInput] = scratch;
-            r[kInput2] = b[kInput2];
+            r[kInput2] = d.uses_input2 ? b[kInput2] : none;
             r[kFilter] = none;
             r[kBias] = b[kBias];
             r[kOutput] = b[kOutput];
-            b[kInput2] = b[kBias] = none;
+            if (st.form != Step::Form::DepthwisePointwise) b[kInput2] = none;  // (fused: the depthwise weights stay)
+            b[kBias] = none;
             b[kOutput] = scratch;
             auto wr = w;
-            wr.dstSet = sets_[reduce_sets_[i]];
+            wr.dstSet = sets_[reduce_sets_[s]];
             wr.pBufferInfo = r;
             writes.push_back(wr);
         }
         writes.push_back(w);
     }
     if (image) {
-        VkDescriptorBufferInfo* b = &infos[size_t(L) * kBindingCount];
+        VkDescriptorBufferInfo* b = &infos[size_t(S) * kBindingCount];
         b[kInput] = {image_.handle(), 0, VK_WHOLE_SIZE};
         b[kInput2] = b[kFilter] = b[kBias] = none;
         b[kOutput] = tensor_range(0);
         auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
-        w.dstSet = sets_[L];
+        w.dstSet = sets_[S];
         w.descriptorCount = kBindingCount;
         w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
         w.pBufferInfo = b;
@@ -209,7 +323,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     if (timestamps && f.timestamps) {
         auto qci = make<VkQueryPoolCreateInfo>(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
         qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
-        qci.queryCount = uint32_t(L + (image ? 1 : 0) + 1);
+        qci.queryCount = uint32_t(S + (image ? 1 : 0) + 1);
         check(fn.CreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
     }
     record();
@@ -274,8 +388,8 @@ void Plan::record() {
             fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants), &d.reduce.push);
             fn.CmdDispatch(cb, d.reduce.groups[0], d.reduce.groups[1], d.reduce.groups[2]);
         }
-        // Every layer waits for the previous ones: most read their predecessor, and arena reuse
-        // means later layers may overwrite what earlier ones still read (write-after-read).
+        // Every step waits for the previous ones: most read their predecessor, and arena reuse
+        // means later steps may overwrite what earlier ones still read (write-after-read).
         if (i + 1 < L)
             barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
@@ -346,10 +460,21 @@ std::vector<LayerTiming> Plan::timings() const {
         uint64_t ticks = ((ts[i + 1] & mask) - (ts[i] & mask)) & mask;  // wraps within the valid bits
         return uint64_t(double(ticks) * f.timestamp_period_ns + 0.5);
     };
-    if (preprocess_) out.push_back({"preprocess", kernel_name(Kernel::Preprocess), -1, LayerKind::Conv2D, ns(0), 0});
-    for (int i = 0; i < L; ++i)
-        out.push_back({layer_names_[i], kernel_name(dispatches_[i].kernel), i, layer_kinds_[i], ns(first + i), geometry_[i].macs});
+    if (preprocess_) out.push_back({"preprocess", kernel_name(Kernel::Preprocess), -1, LayerKind::Conv2D, ns(0), 0, {}});
+    for (int i = 0; i < L; ++i) {
+        const Step& st = steps_[i];
+        uint64_t macs = 0;
+        for (int l : st.layers) macs += geometry_[l].macs;
+        const int layer = st.form == Step::Form::MergedPointwise ? st.layers.front() : st.last();
+        out.push_back({step_names_[i], kernel_name(dispatches_[i].kernel), layer, step_kinds_[i], ns(first + i), macs, st.layers});
+    }
     return out;
+}
+
+int Plan::dispatch_count() const {
+    int n = preprocess_ ? 1 : 0;
+    for (const Dispatch& d : dispatches_) n += d.dispatch_count();
+    return n;
 }
 
 }  // namespace posenet::engine::vk

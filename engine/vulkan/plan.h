@@ -17,13 +17,17 @@
 
 namespace posenet::engine::vk {
 
+// One per dispatch of a plan (a split-K reduce counts with its GEMM): a layer, or several layers
+// that ran as one dispatch (merged 1x1 convs, depthwise + pointwise).
 struct LayerTiming {
-    std::string name;    // the layer's name (TF node), or "preprocess"
+    std::string name;    // the layer's name (TF node), "dw+pw NAME" (the 1x1 conv's name) for a fused
+                         // depthwise + pointwise, "merged NAME + NAME..." for merged 1x1 convs, or "preprocess"
     const char* kernel;  // the kernel that ran it
-    int layer;           // index in Network::layers; -1 for preprocessing
+    int layer;           // index in Network::layers (of several: the fused 1x1 conv, the first merged one); -1 for preprocessing
     LayerKind kind;
-    uint64_t gpu_ns = 0;  // from the timestamp before the layer to the one after it
-    uint64_t macs = 0;    // multiply-accumulates (pool: compares), for throughput figures
+    uint64_t gpu_ns = 0;  // from the timestamp before the dispatch to the one after it
+    uint64_t macs = 0;    // multiply-accumulates (pool: compares) of all its layers, for throughput figures
+    std::vector<int> layers = {};  // every layer it ran, in Network::layers order
 };
 
 // An 8-bit image the plan preprocesses on the GPU (shaders/preprocess.comp) instead of taking a
@@ -45,8 +49,11 @@ struct PlanShape {
 
 class Plan {
 public:
+    // fuse: merge 1x1 convs of one input into one dispatch, and (except in keep_all plans, which
+    // read every tensor back) fuse depthwise convs into the 1x1 conv that alone reads them where
+    // depthwise_pointwise_pays, or wherever possible with fuse_always; see schedule() in lowering.h.
     Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-         bool timestamps);
+         bool timestamps, bool fuse = true, bool fuse_always = false);
     ~Plan();
     Plan(const Plan&) = delete;
     Plan& operator=(const Plan&) = delete;
@@ -57,14 +64,19 @@ public:
     void execute_image(const uint8_t* pixels, uint64_t timeout_ns);
     // A tensor read back by the last execute(): the four outputs, or any tensor with keep_all.
     std::vector<float> tensor(int id) const;
-    // One per layer, after a first "preprocess" entry for image plans.
+    // One per step (see steps()), after a first "preprocess" entry for image plans.
     std::vector<LayerTiming> timings() const;
 
     const std::vector<TensorShape>& shapes() const { return shapes_; }
     uint64_t arena_bytes() const { return arena_.size(); }
+    // The layers as run: one step a dispatch (or a split-K GEMM and its reduce).
+    const std::vector<Step>& steps() const { return steps_; }
+    // Compute dispatches per run: steps, split-K reduces, and the preprocess of image plans.
+    int dispatch_count() const;
 
 private:
-    void build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps);
+    void build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps, bool fuse,
+               bool fuse_always);
     void record();
     void release();
     void submit(uint64_t timeout_ns);
@@ -74,9 +86,10 @@ private:
     VkPipelineLayout layout_;
     std::vector<LayerGeometry> geometry_;
     std::vector<TensorShape> shapes_;
-    std::vector<Dispatch> dispatches_;
-    std::vector<std::string> layer_names_;
-    std::vector<LayerKind> layer_kinds_;
+    std::vector<Step> steps_;
+    std::vector<Dispatch> dispatches_;           // by step, as are the vectors below
+    std::vector<std::string> step_names_;
+    std::vector<LayerKind> step_kinds_;
     std::vector<uint64_t> tensor_offsets_;    // in the arena
     std::vector<int64_t> readback_offsets_;   // in the readback buffer, -1: not read back
     Buffer arena_, input_, readback_;
@@ -87,7 +100,7 @@ private:
     VkDescriptorPool pool_ = VK_NULL_HANDLE;
     std::vector<VkDescriptorSet> sets_;
     std::vector<VkPipeline> pipelines_;
-    // Split-K layers (Dispatch::slices > 1): their reduce pipeline and descriptor set (index into
+    // Split-K steps (Dispatch::slices > 1): their reduce pipeline and descriptor set (index into
     // sets_), VK_NULL_HANDLE / -1 for the others. Their partial sums share one scratch region at
     // the end of the arena: layers run in order with barriers in between, so one at a time uses it.
     std::vector<VkPipeline> reduce_pipelines_;
