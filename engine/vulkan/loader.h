@@ -82,6 +82,7 @@ namespace posenet::engine::vk {
     X(DestroyFence)                    \
     X(ResetFences)                     \
     X(WaitForFences)                   \
+    X(GetFenceStatus)                  \
     X(QueueSubmit)
 
 // Function pointers, filled in three stages: global (after loading the library), instance, device.
