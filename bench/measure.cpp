@@ -47,7 +47,7 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
     out.batch = batch;
     const auto input = random_input(height, width, batch, net.tensor_channels[0]);
     std::vector<std::vector<double>> per_layer;
-    std::vector<double> totals, walls, plain;
+    std::vector<double> totals, walls, plain, spans;
     std::vector<engine::LayerTiming> names;
     {
         engine::VulkanOptions o = options;
@@ -69,11 +69,13 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
             }
             totals.push_back(total);
         }
-        out.dispatches = int(names.size());
+        out.steps = int(names.size());
+        out.dispatches = gpu.dispatch_count(height, width, batch);
     }
     {
         engine::VulkanOptions o = options;
         o.timestamps = false;
+        o.total_timestamps = true;
         engine::VulkanExecutor gpu(net, o);
         gpu.prepare(height, width, batch);
         for (int i = 0; i < warmup; ++i) gpu.run(input, height, width, batch);
@@ -81,12 +83,14 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
             auto t0 = Clock::now();
             gpu.run(input, height, width, batch);
             plain.push_back(us_since(t0));
+            if (uint64_t ns = gpu.last_gpu_ns()) spans.push_back(double(ns) / 1e3);
         }
     }
     out.runs = runs;
     out.gpu_us = percentiles(totals);
     out.wall_us = percentiles(walls);
     out.wall_us_plain = percentiles(plain);
+    out.gpu_us_network = percentiles(spans);
     const auto geo = net.geometry(height, width, batch);
     for (size_t k = 0; k < per_layer.size(); ++k) {
         const auto& t = names[k];

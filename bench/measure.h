@@ -36,11 +36,14 @@ struct LayerProfile {
 };
 
 struct NetworkProfile {
-    int batch = 1, runs = 0, dispatches = 0;
+    int batch = 1, runs = 0;
+    int steps = 0, dispatches = 0;  // timed steps (fused layers share one) and compute dispatches
     std::vector<LayerProfile> layers;
     Percentiles gpu_us;         // sum of layer times (timestamps around every layer)
     Percentiles wall_us;        // run(): upload + GPU + readback, wall clock, per-layer timestamps on
-    Percentiles wall_us_plain;  // the same with timestamps off (what an application sees)
+    Percentiles wall_us_plain;  // the same without per-step timestamps (what an application sees)
+    Percentiles gpu_us_network; // GPU time of the network between two timestamps, no per-step ones
+                                // (comparable with a CUDA-event timing of a whole forward pass)
 };
 // Runs `net` through `gpu` (warm-up first) at height x width x batch on random input.
 NetworkProfile profile_network(const engine::Network& net, const engine::VulkanOptions& options, int height, int width, int batch,

@@ -13,6 +13,9 @@ VulkanExecutor::VulkanExecutor(const Network& network, std::shared_ptr<vk::Runti
     : net_(network), options_(std::move(options)), runtime_(std::move(runtime)) {
     if (const char* e = std::getenv("POSENET_VULKAN_FUSE"); e && std::string(e) == "0") options_.fuse = false;
     if (const char* e = std::getenv("POSENET_VULKAN_FUSE"); e && std::string(e) == "always") options_.fuse_always = true;
+    if (options_.precision == Precision::Float16 && !runtime_->device().features().coopmat_f16)
+        throw vk::VulkanError("Vulkan: fp16 precision needs tensor cores (cooperative matrices), and device " +
+                              runtime_->device().info().name + " lacks " + runtime_->device().features().coopmat_missing);
     net_.weights = {};
     net_.weight_storage.reset();
     weights_ = std::make_unique<vk::WeightStore>(runtime_->device(), network);
@@ -26,7 +29,10 @@ vk::Plan& VulkanExecutor::plan(vk::PlanShape shape) {
     auto it = plans_.find(shape);
     if (it == plans_.end()) {
         auto p = std::make_unique<vk::Plan>(runtime_->device(), runtime_->kernels(), *weights_, dummy_.handle(), net_, shape,
-                                            options_.timestamps, options_.fuse, options_.fuse_always);
+                                            options_.timestamps         ? vk::Timestamps::PerStep
+                                            : options_.total_timestamps ? vk::Timestamps::Total
+                                                                        : vk::Timestamps::Off,
+                                            options_.fuse, options_.fuse_always, options_.precision);
         it = plans_.emplace(shape, std::move(p)).first;
         runtime_->pipeline_cache().save();  // new pipelines: keep them even if the process dies later
     }

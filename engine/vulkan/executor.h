@@ -20,6 +20,7 @@
 
 #include "engine/cpu_executor.h"
 #include "engine/network.h"
+#include "engine/precision.h"
 #include "engine/vulkan/buffer.h"
 #include "engine/vulkan/device.h"
 #include "engine/vulkan/error.h"
@@ -31,7 +32,8 @@ namespace posenet::engine {
 
 // Device choice, validation and pipeline cache (vk::RuntimeOptions), plus per-executor settings.
 struct VulkanOptions : vk::RuntimeOptions {
-    bool timestamps = true;           // per-layer GPU times, where the device has timestamps
+    bool timestamps = true;           // per-step GPU times (last_timings), where the device has timestamps
+    bool total_timestamps = true;     // without per-step ones, two around the network (last_gpu_ns)
     uint32_t timeout_ms = 120000;     // a run that takes longer throws instead of hanging
     // Fewer dispatches: 1x1 convs of one input as one GEMM, and depthwise convs fused into the 1x1
     // conv that alone reads them (not in run_all plans, which read every tensor back) where
@@ -39,6 +41,10 @@ struct VulkanOptions : vk::RuntimeOptions {
     // $POSENET_VULKAN_FUSE=0 turns both off, =always fuses always (for A/B measurements).
     bool fuse = true;
     bool fuse_always = false;
+    // Float16: the convolutions multiply on tensor cores (fp16 products, fp32 sums; storage stays
+    // fp32; see engine/precision.h). Needs DeviceFeatures::coopmat_f16: construction throws
+    // VulkanError naming the device and what it lacks otherwise.
+    Precision precision = Precision::Float32;
 };
 
 using vk::LayerTiming;
@@ -71,6 +77,8 @@ public:
     // GPU times of the last run, one per dispatch (fused layers share one; LayerTiming::layers
     // lists them); empty when the device has no timestamps.
     std::vector<LayerTiming> last_timings() const;
+    // GPU time of the last run's network (first step to last), ns; 0 without timestamps.
+    uint64_t last_gpu_ns() const { return last_ ? last_->gpu_span_ns() : 0; }
     // Compute dispatches per run of that plan (split-K reduces included) and its layer groups.
     int dispatch_count(int height, int width, int batch = 1) { return plan({height, width, batch, false, {}}).dispatch_count(); }
     const std::vector<vk::Step>& steps(int height, int width, int batch = 1) { return plan({height, width, batch, false, {}}).steps(); }

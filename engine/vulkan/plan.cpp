@@ -22,18 +22,18 @@ void barrier(const Functions& fn, VkCommandBuffer cb, VkPipelineStageFlags src_s
 }  // namespace
 
 Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-           bool timestamps, bool fuse, bool fuse_always)
+           Timestamps timestamps, bool fuse, bool fuse_always, Precision precision)
     : device_(device), shape_(shape), layout_(kernels.layout()) {
     try {
-        build(kernels, weights, dummy, net, timestamps, fuse, fuse_always);
+        build(kernels, weights, dummy, net, timestamps, fuse, fuse_always, precision);
     } catch (...) {
         release();  // the destructor does not run for a constructor that throws
         throw;
     }
 }
 
-void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps, bool fuse,
-                 bool fuse_always) {
+void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, Timestamps timestamps, bool fuse,
+                 bool fuse_always, Precision precision) {
     const PlanShape shape = shape_;
     Device& device = device_;
     const Functions& fn = device.fn();
@@ -63,7 +63,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         return net.layers[d].bias_count ? (weights.bias(d).offset - weights.filter(d).offset) / sizeof(float) : 0;
     };
     steps_.clear();
-    for (Step& s : schedule(net, fuse, fuse && !shape.keep_all)) {
+    for (Step& s : schedule(net, fuse, fuse && !shape.keep_all && precision == Precision::Float32)) {
         if (s.form == Step::Form::DepthwisePointwise && !fuse_always) {
             const int d = s.layers[0], p = s.layers[1];
             if (!depthwise_pointwise_pays(
@@ -149,7 +149,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         const Layer& last = net.layers[st.last()];
         switch (st.form) {
             case Step::Form::Layer:
-                dispatches_.push_back(lower_layer(last, geometry_[st.last()], f));
+                dispatches_.push_back(lower_layer(last, geometry_[st.last()], f, precision));
                 step_names_.push_back(last.name);
                 step_kinds_.push_back(last.kind);
                 break;
@@ -164,7 +164,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
                     offsets.push_back(offset_in_block[net.layers[i].output] / sizeof(float));
                     name += (i == st.layers[0] ? " " : " + ") + net.layers[i].name;
                 }
-                dispatches_.push_back(lower_merged_pointwise(members, geo, offsets, f));
+                dispatches_.push_back(lower_merged_pointwise(members, geo, offsets, f, precision));
                 step_names_.push_back(name);
                 step_kinds_.push_back(LayerKind::Conv2D);
                 break;
@@ -320,10 +320,11 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     check(fn.AllocateCommandBuffers(dev, &cai, &commands_), "vkAllocateCommandBuffers");
     auto fci = make<VkFenceCreateInfo>(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
     check(fn.CreateFence(dev, &fci, nullptr, &fence_), "vkCreateFence");
-    if (timestamps && f.timestamps) {
+    if (timestamps != Timestamps::Off && f.timestamps) {
+        timestamp_mode_ = timestamps;
         auto qci = make<VkQueryPoolCreateInfo>(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
         qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
-        qci.queryCount = uint32_t(S + (image ? 1 : 0) + 1);
+        qci.queryCount = timestamps == Timestamps::PerStep ? uint32_t(S + (image ? 1 : 0) + 1) : 2;
         check(fn.CreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
     }
     record();
@@ -351,7 +352,8 @@ void Plan::record() {
     const int L = int(dispatches_.size());
     const bool image = preprocess_ != VK_NULL_HANDLE;
     const uint32_t first = image ? 1 : 0;  // timestamp index before layer 0
-    if (queries_) fn.CmdResetQueryPool(cb, queries_, 0, uint32_t(L + 1) + first);
+    const bool per_step = queries_ && timestamp_mode_ == Timestamps::PerStep;
+    if (queries_) fn.CmdResetQueryPool(cb, queries_, 0, per_step ? uint32_t(L + 1) + first : 2);
     // The previous frame's shaders and copies used the same memory (arena reuse): order them first.
     barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
             VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
@@ -372,7 +374,7 @@ void Plan::record() {
         fn.CmdDispatch(cb, preprocess_groups_[0], preprocess_groups_[1], preprocess_groups_[2]);
         barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-        if (queries_) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
+        if (per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
     }
     for (int i = 0; i < L; ++i) {
         const Dispatch& d = dispatches_[i];
@@ -393,8 +395,9 @@ void Plan::record() {
         if (i + 1 < L)
             barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-        if (queries_) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, first + uint32_t(i + 1));
+        if (per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, first + uint32_t(i + 1));
     }
+    if (queries_ && !per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
     barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
             VK_ACCESS_TRANSFER_READ_BIT);
     std::vector<VkBufferCopy> out;
@@ -447,7 +450,7 @@ std::vector<float> Plan::tensor(int id) const {
 
 std::vector<LayerTiming> Plan::timings() const {
     std::vector<LayerTiming> out;
-    if (!queries_ || !executed_) return out;
+    if (!queries_ || !executed_ || timestamp_mode_ != Timestamps::PerStep) return out;
     const int L = int(dispatches_.size());
     const int first = preprocess_ ? 1 : 0;
     std::vector<uint64_t> ts(L + 1 + first);
@@ -469,6 +472,19 @@ std::vector<LayerTiming> Plan::timings() const {
         out.push_back({step_names_[i], kernel_name(dispatches_[i].kernel), layer, step_kinds_[i], ns(first + i), macs, st.layers});
     }
     return out;
+}
+
+uint64_t Plan::gpu_span_ns() const {
+    if (!queries_ || !executed_) return 0;
+    const uint32_t n = timestamp_mode_ == Timestamps::PerStep ? uint32_t(dispatches_.size()) + 1 + (preprocess_ ? 1 : 0) : 2;
+    std::vector<uint64_t> ts(n);
+    check(device_.fn().GetQueryPoolResults(device_.handle(), queries_, 0, n, n * sizeof(uint64_t), ts.data(), sizeof(uint64_t),
+                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+          "vkGetQueryPoolResults");
+    const DeviceFeatures& f = device_.features();
+    const uint64_t mask = f.timestamp_valid_bits >= 64 ? ~0ull : (1ull << f.timestamp_valid_bits) - 1;
+    const uint64_t ticks = ((ts[n - 1] & mask) - (ts[0] & mask)) & mask;
+    return uint64_t(double(ticks) * f.timestamp_period_ns + 0.5);
 }
 
 int Plan::dispatch_count() const {

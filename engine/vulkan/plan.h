@@ -47,13 +47,19 @@ struct PlanShape {
     auto operator<=>(const PlanShape&) const = default;
 };
 
+// Timestamps a plan writes: none, two around the whole network (its GPU time, at almost no cost),
+// or one after every step (per-step times; each costs ~2 us of GPU time on an H100).
+enum class Timestamps { Off, Total, PerStep };
+
 class Plan {
 public:
     // fuse: merge 1x1 convs of one input into one dispatch, and (except in keep_all plans, which
     // read every tensor back) fuse depthwise convs into the 1x1 conv that alone reads them where
     // depthwise_pointwise_pays, or wherever possible with fuse_always; see schedule() in lowering.h.
+    // precision: Float16 runs the GEMM convolutions on tensor cores (lower_layer), and then fuses no
+    // depthwise conv into a 1x1 conv (the fused kernel is fp32 only).
     Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-         bool timestamps, bool fuse = true, bool fuse_always = false);
+         Timestamps timestamps, bool fuse = true, bool fuse_always = false, Precision precision = Precision::Float32);
     ~Plan();
     Plan(const Plan&) = delete;
     Plan& operator=(const Plan&) = delete;
@@ -66,6 +72,9 @@ public:
     std::vector<float> tensor(int id) const;
     // One per step (see steps()), after a first "preprocess" entry for image plans.
     std::vector<LayerTiming> timings() const;
+    // GPU time of the last execute() from the first step to the last (preprocessing included), in ns;
+    // 0 without timestamps.
+    uint64_t gpu_span_ns() const;
 
     const std::vector<TensorShape>& shapes() const { return shapes_; }
     uint64_t arena_bytes() const { return arena_.size(); }
@@ -75,8 +84,8 @@ public:
     int dispatch_count() const;
 
 private:
-    void build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool timestamps, bool fuse,
-               bool fuse_always);
+    void build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, Timestamps timestamps, bool fuse,
+               bool fuse_always, Precision precision);
     void record();
     void release();
     void submit(uint64_t timeout_ns);
@@ -110,6 +119,7 @@ private:
     VkCommandBuffer commands_ = VK_NULL_HANDLE;
     VkFence fence_ = VK_NULL_HANDLE;
     VkQueryPool queries_ = VK_NULL_HANDLE;
+    Timestamps timestamp_mode_ = Timestamps::Off;
     bool executed_ = false;
 };
 
