@@ -47,7 +47,7 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
     out.batch = batch;
     const auto input = random_input(height, width, batch, net.tensor_channels[0]);
     std::vector<std::vector<double>> per_layer;
-    std::vector<double> totals, walls, plain, spans;
+    std::vector<double> totals, walls, plain, spans, up, sw, rb;
     std::vector<engine::LayerTiming> names;
     {
         engine::VulkanOptions o = options;
@@ -84,6 +84,8 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
             gpu.run(input, height, width, batch);
             plain.push_back(us_since(t0));
             if (uint64_t ns = gpu.last_gpu_ns()) spans.push_back(double(ns) / 1e3);
+            const auto ph = gpu.last_phases();
+            up.push_back(ph.upload_us), sw.push_back(ph.submit_wait_us), rb.push_back(ph.readback_us);
         }
     }
     out.runs = runs;
@@ -91,6 +93,7 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
     out.wall_us = percentiles(walls);
     out.wall_us_plain = percentiles(plain);
     out.gpu_us_network = percentiles(spans);
+    out.upload_us = percentiles(up).p50, out.submit_wait_us = percentiles(sw).p50, out.readback_us = percentiles(rb).p50;
     const auto geo = net.geometry(height, width, batch);
     for (size_t k = 0; k < per_layer.size(); ++k) {
         const auto& t = names[k];

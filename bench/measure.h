@@ -44,6 +44,8 @@ struct NetworkProfile {
     Percentiles wall_us_plain;  // the same without per-step timestamps (what an application sees)
     Percentiles gpu_us_network; // GPU time of the network between two timestamps, no per-step ones
                                 // (comparable with a CUDA-event timing of a whole forward pass)
+    // Where run()'s wall time goes, medians: input copy into staging, submit to fence, outputs out.
+    double upload_us = 0, submit_wait_us = 0, readback_us = 0;
 };
 // Runs `net` through `gpu` (warm-up first) at height x width x batch on random input.
 NetworkProfile profile_network(const engine::Network& net, const engine::VulkanOptions& options, int height, int width, int batch,

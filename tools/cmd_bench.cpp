@@ -171,7 +171,10 @@ int cmd_bench(int argc, char** argv) {
                         "%.1f us (p90 %.1f, p99 %.1f) = %.1f us/image, %.1f us with per-step timestamps\n",
                         batch, prof.gpu_us_network.p50, prof.gpu_us_network.p50 / batch, prof.gpu_us.p50, prof.wall_us_plain.p50,
                         prof.wall_us_plain.p90, prof.wall_us_plain.p99, prof.wall_us_plain.p50 / batch, prof.wall_us.p50);
+            std::printf("           run() p50 phases: input into staging %.1f us, submit -> fence %.1f us, outputs out %.1f us\n",
+                        prof.upload_us, prof.submit_wait_us, prof.readback_us);
             throughput.push_back({{"batch", batch},
+                                  {"phases_us", {{"upload", prof.upload_us}, {"submit_wait", prof.submit_wait_us}, {"readback", prof.readback_us}}},
                                   {"steps", prof.steps},
                                   {"dispatches", prof.dispatches},
                                   {"gpu_us", to_json(prof.gpu_us_network)},

@@ -1,5 +1,6 @@
 #include "engine/vulkan/executor.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -50,7 +51,15 @@ NetworkOutputs VulkanExecutor::run(std::span<const float> input, int height, int
     last_ = nullptr;
     p.execute(input, uint64_t(options_.timeout_ms) * 1000000ull);
     last_ = &p;
-    return outputs(p);
+    return timed_outputs(p);
+}
+
+NetworkOutputs VulkanExecutor::timed_outputs(const vk::Plan& p) {
+    const auto t0 = std::chrono::steady_clock::now();
+    NetworkOutputs out = outputs(p);
+    last_phases_ = {p.host_phases().upload_us, p.host_phases().submit_wait_us,
+                    std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count()};
+    return out;
 }
 
 NetworkOutputs VulkanExecutor::outputs(const vk::Plan& p) const {
@@ -98,7 +107,7 @@ NetworkOutputs VulkanExecutor::run_image(const ImageInput& image, int height, in
     last_ = nullptr;
     p.execute_image(image.data, uint64_t(options_.timeout_ms) * 1000000ull);
     last_ = &p;
-    return outputs(p);
+    return timed_outputs(p);
 }
 
 std::vector<std::vector<float>> VulkanExecutor::run_all_image(const ImageInput& image, int height, int width) {

@@ -79,6 +79,11 @@ public:
     std::vector<LayerTiming> last_timings() const;
     // GPU time of the last run's network (first step to last), ns; 0 without timestamps.
     uint64_t last_gpu_ns() const { return last_ ? last_->gpu_span_ns() : 0; }
+    // Host-side phases of the last run: upload, submit to fence, and copying the outputs out.
+    struct RunPhases {
+        double upload_us = 0, submit_wait_us = 0, readback_us = 0;
+    };
+    RunPhases last_phases() const { return last_phases_; }
     // Compute dispatches per run of that plan (split-K reduces included) and its layer groups.
     int dispatch_count(int height, int width, int batch = 1) { return plan({height, width, batch, false, {}}).dispatch_count(); }
     const std::vector<vk::Step>& steps(int height, int width, int batch = 1) { return plan({height, width, batch, false, {}}).steps(); }
@@ -98,6 +103,7 @@ private:
     vk::Plan& plan(vk::PlanShape shape);
     vk::Plan& image_plan(const ImageInput& image, int height, int width, bool keep_all);
     NetworkOutputs outputs(const vk::Plan& p) const;
+    NetworkOutputs timed_outputs(const vk::Plan& p);  // outputs(), recording last_phases_
 
     Network net_;  // structure only
     VulkanOptions options_;
@@ -107,6 +113,7 @@ private:
     vk::Buffer dummy_;  // bound to the bindings a kernel does not use
     std::map<vk::PlanShape, std::unique_ptr<vk::Plan>> plans_;
     vk::Plan* last_ = nullptr;
+    RunPhases last_phases_;
 };
 
 // Every Vulkan device on this machine (for `posenet devices` / --device). Throws vk::VulkanUnavailable

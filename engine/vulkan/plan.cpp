@@ -1,6 +1,7 @@
 #include "engine/vulkan/plan.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -415,15 +416,19 @@ void Plan::execute(std::span<const float> input, uint64_t timeout_ns) {
         throw std::invalid_argument("Vulkan: input has " + std::to_string(input.size()) + " values, expected " + std::to_string(expect) +
                                     " (batch x height x width x channels)");
     if (preprocess_) throw std::logic_error("Vulkan: this plan takes an image, not float input");
+    const auto t0 = std::chrono::steady_clock::now();
     std::memcpy(input_.mapped(), input.data(), input.size_bytes());
     input_.flush();
+    host_phases_.upload_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     submit(timeout_ns);
 }
 
 void Plan::execute_image(const uint8_t* pixels, uint64_t timeout_ns) {
     if (!preprocess_) throw std::logic_error("Vulkan: this plan takes float input, not an image");
+    const auto t0 = std::chrono::steady_clock::now();
     std::memcpy(image_staging_.mapped(), pixels, shape_.image.bytes());
     image_staging_.flush();
+    host_phases_.upload_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     submit(timeout_ns);
 }
 
@@ -431,12 +436,14 @@ void Plan::submit(uint64_t timeout_ns) {
     const Functions& fn = device_.fn();
     executed_ = false;
     check(fn.ResetFences(device_.handle(), 1, &fence_), "vkResetFences");
+    const auto t0 = std::chrono::steady_clock::now();
     auto si = make<VkSubmitInfo>(VK_STRUCTURE_TYPE_SUBMIT_INFO);
     si.commandBufferCount = 1;
     si.pCommandBuffers = &commands_;
     check(fn.QueueSubmit(device_.queue(), 1, &si, fence_), "vkQueueSubmit (network)");
     device_.wait(fence_, timeout_ns, "the network");
     readback_.invalidate();
+    host_phases_.submit_wait_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     executed_ = true;
 }
 

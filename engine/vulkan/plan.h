@@ -51,6 +51,12 @@ struct PlanShape {
 // or one after every step (per-step times; each costs ~2 us of GPU time on an H100).
 enum class Timestamps { Off, Total, PerStep };
 
+// Host-side time of the last execute(), in microseconds: copying the input into the mapped staging
+// buffer, and from vkQueueSubmit until the fence signals (GPU work plus submission and wake-up).
+struct HostPhases {
+    double upload_us = 0, submit_wait_us = 0;
+};
+
 class Plan {
 public:
     // fuse: merge 1x1 convs of one input into one dispatch, and (except in keep_all plans, which
@@ -75,6 +81,7 @@ public:
     // GPU time of the last execute() from the first step to the last (preprocessing included), in ns;
     // 0 without timestamps.
     uint64_t gpu_span_ns() const;
+    const HostPhases& host_phases() const { return host_phases_; }
 
     const std::vector<TensorShape>& shapes() const { return shapes_; }
     uint64_t arena_bytes() const { return arena_.size(); }
@@ -120,6 +127,7 @@ private:
     VkFence fence_ = VK_NULL_HANDLE;
     VkQueryPool queries_ = VK_NULL_HANDLE;
     Timestamps timestamp_mode_ = Timestamps::Off;
+    HostPhases host_phases_;
     bool executed_ = false;
 };
 
