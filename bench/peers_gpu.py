@@ -33,10 +33,10 @@ def torch_peer(shared, model, synth, sizes, batches):
     return res
 
 
-def ours(posenet, model, size, batches, runs, tmp, full):
-    out = os.path.join(tmp, f'bench-{os.path.basename(model)}-{size}.json')
+def ours(posenet, model, size, batches, runs, tmp, full, precision):
+    out = os.path.join(tmp, f'bench-{os.path.basename(model)}-{size}-{precision}.json')
     cmd = [posenet, 'bench', '--model', model, '--backend', 'vulkan', '--input-resolution', str(size), '--batch', batches,
-           '--runs', str(runs), '--warmup', '20', '--json', out]
+           '--runs', str(runs), '--warmup', '20', '--precision', precision, '--json', out]
     if not full:
         cmd.append('--quick')
     sys.stderr.write(run(cmd))
@@ -50,6 +50,7 @@ def main():
     ap.add_argument('--runs', type=int, default=200)
     ap.add_argument('--sizes', default='257,513')
     ap.add_argument('--batches', default='1,16')
+    ap.add_argument('--precisions', default='fp32,fp16', help='ours: fp32 and/or fp16 (tensor cores)')
     ap.add_argument('--json', help='write every figure here')
     args = ap.parse_args()
     posenet = os.path.join(args.build, 'tools', 'posenet')
@@ -72,24 +73,27 @@ def main():
     for label, model, peer_model, synth in configs:
         peer = torch_peer(args.shared, peer_model, synth, args.sizes, args.batches)
         for i, size in enumerate(int(s) for s in args.sizes.split(',')):
-            o = ours(posenet, model, size, args.batches, args.runs, tmp, full=(i == 0))
-            everything[f'{label} {size}'] = {'ours': o, 'peer': {f'{k[0]} {k[1]} {k[2]}': v for k, v in peer.items() if k[1] == size}}
-            for t in o['throughput']:
-                b = t['batch']
-                gpu = t['gpu_us']['p50'] / b
-                wall = t['wall_us']['p50'] / b
-                e2e = o['estimate_poses_us']['p50'] if b == 1 else None
-                p = {m: peer.get((m, size, b)) for m in ('fp32', 'tf32', 'fp16-cl')}
-                rows.append((label, size, b, gpu, wall, e2e, p))
+            for precision in args.precisions.split(','):
+                o = ours(posenet, model, size, args.batches, args.runs, tmp, full=(i == 0 and precision == 'fp32'), precision=precision)
+                everything[f'{label} {size} {precision}'] = {
+                    'ours': o, 'peer': {f'{k[0]} {k[1]} {k[2]}': v for k, v in peer.items() if k[1] == size}}
+                for t in o['throughput']:
+                    b = t['batch']
+                    gpu = t['gpu_us']['p50'] / b
+                    wall = t['wall_us']['p50'] / b
+                    e2e = o['estimate_poses_us']['p50'] if b == 1 else None
+                    p = {m: peer.get((m, size, b)) for m in ('fp32', 'tf32', 'fp16-cl')}
+                    rows.append((label, size, b, precision, gpu, wall, e2e, p))
 
     print(f"\nsame GPU, same run: {everything[next(iter(everything))]['ours'].get('device', '?')}")
-    print('| model | input | batch | ours GPU us/img | ours wall us/img | ours estimatePoses us | PyTorch fp32 | TF32 | fp16 | fp32/ours | fp16/ours |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|')
+    print('| model | input | batch | ours | ours GPU us/img | ours wall us/img | ours estimatePoses us | PyTorch fp32 | TF32 | fp16 | '
+          'PyTorch fp32 / ours | PyTorch fp16 / ours |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     f = lambda v: f'{v:.1f}' if v is not None else '-'
-    for label, size, b, gpu, wall, e2e, p in rows:
+    for label, size, b, precision, gpu, wall, e2e, p in rows:
         r32 = p['fp32'] / gpu if p['fp32'] else None
         r16 = p['fp16-cl'] / gpu if p['fp16-cl'] else None
-        print(f"| {label} | {size} | {b} | {gpu:.1f} | {wall:.1f} | {f(e2e)} | {f(p['fp32'])} | {f(p['tf32'])} | {f(p['fp16-cl'])} "
+        print(f"| {label} | {size} | {b} | {precision} | {gpu:.1f} | {wall:.1f} | {f(e2e)} | {f(p['fp32'])} | {f(p['tf32'])} | {f(p['fp16-cl'])} "
               f"| {f(r32)}x | {f(r16)}x |")
     if args.json:
         json.dump(everything, open(args.json, 'w'), indent=1)

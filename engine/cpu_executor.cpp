@@ -1,16 +1,14 @@
 #include "engine/cpu_executor.h"
 
-#include <Eigen/Core>
 #include <algorithm>
-#include <cstring>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
 
 namespace posenet::engine {
 
 namespace {
-
-using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MapConst = Eigen::Map<const RowMatrix>;
-using MapMut = Eigen::Map<RowMatrix>;
 
 inline float activate(float v, Activation a) {
     switch (a) {
@@ -19,86 +17,6 @@ inline float activate(float v, Activation a) {
         case Activation::Relu6: return std::min(std::max(v, 0.0f), 6.0f);
     }
     return v;
-}
-
-// Bias, residual and activation, in that order (TF's BiasAdd -> Add -> Relu).
-void epilogue(const Layer& l, std::span<const float> bias, const float* residual, float* out, uint64_t pixels) {
-    const int c = l.out_channels;
-#pragma omp parallel for schedule(static)
-    for (int64_t p = 0; p < int64_t(pixels); ++p) {
-        float* o = out + p * c;
-        const float* r = residual ? residual + p * c : nullptr;
-        for (int k = 0; k < c; ++k) {
-            float v = o[k];
-            if (!bias.empty()) v += bias[k];
-            if (r) v += r[k];
-            o[k] = activate(v, l.activation);
-        }
-    }
-}
-
-void conv2d(const Layer& l, const LayerGeometry& g, const float* in, std::span<const float> filter, float* out) {
-    const int cin = l.in_channels, cout = l.out_channels;
-    const uint64_t pixels = uint64_t(g.out.n) * g.out.h * g.out.w;
-    MapConst w(filter.data(), int64_t(l.kernel_h) * l.kernel_w * cin, cout);
-    const bool plain_1x1 = l.kernel_h == 1 && l.kernel_w == 1 && l.stride_h == 1 && l.stride_w == 1 && g.pad_top == 0 &&
-                           g.pad_left == 0 && g.in.h == g.out.h && g.in.w == g.out.w;
-    if (plain_1x1) {
-        MapMut(out, int64_t(pixels), cout).noalias() = MapConst(in, int64_t(pixels), cin) * w;
-        return;
-    }
-    // im2col in chunks of output rows; HWIO flattens as (ky, kx, cin) x cout, matching the columns.
-    const int64_t k = int64_t(l.kernel_h) * l.kernel_w * cin;
-    const int64_t rows_per_chunk = std::max<int64_t>(1, (int64_t(1) << 22) / std::max<int64_t>(1, k * g.out.w));
-    std::vector<float> cols;
-    for (int n = 0; n < g.out.n; ++n) {
-        for (int oy0 = 0; oy0 < g.out.h; oy0 += int(rows_per_chunk)) {
-            const int oy1 = std::min<int>(g.out.h, oy0 + int(rows_per_chunk));
-            const int64_t p = int64_t(oy1 - oy0) * g.out.w;
-            cols.assign(size_t(p * k), 0.0f);
-#pragma omp parallel for schedule(static)
-            for (int oy = oy0; oy < oy1; ++oy) {
-                for (int ox = 0; ox < g.out.w; ++ox) {
-                    float* col = cols.data() + (int64_t(oy - oy0) * g.out.w + ox) * k;
-                    for (int ky = 0; ky < l.kernel_h; ++ky) {
-                        const int iy = oy * l.stride_h - g.pad_top + ky * l.dilation_h;
-                        if (iy < 0 || iy >= g.in.h) continue;
-                        for (int kx = 0; kx < l.kernel_w; ++kx) {
-                            const int ix = ox * l.stride_w - g.pad_left + kx * l.dilation_w;
-                            if (ix < 0 || ix >= g.in.w) continue;
-                            std::memcpy(col + (int64_t(ky) * l.kernel_w + kx) * cin,
-                                        in + ((int64_t(n) * g.in.h + iy) * g.in.w + ix) * cin, sizeof(float) * cin);
-                        }
-                    }
-                }
-            }
-            float* dst = out + (int64_t(n) * g.out.h + oy0) * g.out.w * cout;
-            MapMut(dst, p, cout).noalias() = MapConst(cols.data(), p, k) * w;
-        }
-    }
-}
-
-void depthwise(const Layer& l, const LayerGeometry& g, const float* in, std::span<const float> filter, float* out) {
-    const int cin = l.in_channels, cout = l.out_channels, mult = cout / cin;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < g.out.n; ++n)
-        for (int oy = 0; oy < g.out.h; ++oy)
-            for (int ox = 0; ox < g.out.w; ++ox) {
-                float* o = out + ((int64_t(n) * g.out.h + oy) * g.out.w + ox) * cout;
-                std::fill(o, o + cout, 0.0f);
-                for (int ky = 0; ky < l.kernel_h; ++ky) {
-                    const int iy = oy * l.stride_h - g.pad_top + ky * l.dilation_h;
-                    if (iy < 0 || iy >= g.in.h) continue;
-                    for (int kx = 0; kx < l.kernel_w; ++kx) {
-                        const int ix = ox * l.stride_w - g.pad_left + kx * l.dilation_w;
-                        if (ix < 0 || ix >= g.in.w) continue;
-                        const float* x = in + ((int64_t(n) * g.in.h + iy) * g.in.w + ix) * cin;
-                        const float* w = filter.data() + (int64_t(ky) * l.kernel_w + kx) * cout;
-                        for (int c = 0; c < cin; ++c)
-                            for (int q = 0; q < mult; ++q) o[c * mult + q] += x[c] * w[c * mult + q];
-                    }
-                }
-            }
 }
 
 // Window positions inside the explicit (Pad-op) zeros count as 0; Same padding is ignored.
@@ -134,63 +52,151 @@ void maxpool(const Layer& l, const LayerGeometry& g, const float* in, float* out
             }
 }
 
-}  // namespace
+// One layer into `out` (g.out.elements() floats); scratch holds conv2d_scratch_floats(l, g) floats.
+void run_layer_into(const cpu::KernelSet& k, const Network& net, const Layer& l, const LayerGeometry& g, const float* input,
+                    const float* second, float* out, float* scratch) {
+    cpu::Epilogue e;
+    e.bias = l.bias_count ? net.bias(l).data() : nullptr;
+    e.residual = second;
+    e.activation = l.activation;
+    switch (l.kind) {
+        case LayerKind::Conv2D:
+            k.conv2d(l, g, input, net.filter(l).data(), e, out, scratch);
+            break;
+        case LayerKind::DepthwiseConv2D:
+            k.depthwise(l, g, input, net.filter(l).data(), e, out);
+            break;
+        case LayerKind::MaxPool:
+            maxpool(l, g, input, out);
+            break;
+        case LayerKind::Add: {
+            const int64_t n = int64_t(g.out.elements());
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < n; ++i) out[i] = activate(input[i] + second[i], l.activation);
+            break;
+        }
+    }
+}
 
-std::vector<float> CpuExecutor::run_layer(const Network& net, const Layer& l, const LayerGeometry& g,
-                                          std::span<const float> input, std::span<const float> input2) {
+std::vector<float> run_layer_with(const cpu::KernelSet& k, const Network& net, const Layer& l, const LayerGeometry& g,
+                                  std::span<const float> input, std::span<const float> input2) {
     std::vector<float> out(g.out.elements());
     if (input.size() != g.in.elements()) throw ModelError("layer '" + l.name + "': input has the wrong size");
     const float* second = input2.empty() ? nullptr : input2.data();
     if ((l.input2 >= 0) != (second != nullptr) || (second && input2.size() != out.size()))
         throw ModelError("layer '" + l.name + "': second input missing or of the wrong size");
-    const uint64_t pixels = uint64_t(g.out.n) * g.out.h * g.out.w;
-    switch (l.kind) {
-        case LayerKind::Conv2D:
-            conv2d(l, g, input.data(), net.filter(l), out.data());
-            epilogue(l, net.bias(l), second, out.data(), pixels);
-            break;
-        case LayerKind::DepthwiseConv2D:
-            depthwise(l, g, input.data(), net.filter(l), out.data());
-            epilogue(l, net.bias(l), second, out.data(), pixels);
-            break;
-        case LayerKind::MaxPool:
-            maxpool(l, g, input.data(), out.data());
-            break;
-        case LayerKind::Add:
-            std::copy(input.begin(), input.end(), out.begin());
-            epilogue(l, {}, second, out.data(), pixels);
-            break;
-    }
+    std::vector<float> scratch(l.kind == LayerKind::Conv2D ? cpu::conv2d_scratch_floats(l, g) : 0);
+    run_layer_into(k, net, l, g, input.data(), second, out.data(), scratch.data());
     return out;
+}
+
+const cpu::KernelSet& kernels_for(cpu::Isa isa) {
+    const cpu::KernelSet* k = cpu::kernel_set(isa);
+    if (!k)
+        throw std::runtime_error(std::string("CPU kernels '") + cpu::to_string(isa) +
+                                 "' are not built into this binary or not supported by this CPU");
+    return *k;
+}
+
+void check_input(std::span<const float> input, int height, int width, int batch) {
+    if (input.size() != uint64_t(batch) * height * width * 3)
+        throw ModelError("input has " + std::to_string(input.size()) + " values, expected " + std::to_string(batch) + "x" +
+                         std::to_string(height) + "x" + std::to_string(width) + "x3");
+}
+
+}  // namespace
+
+// Buffers kept from run to run: fresh allocations would cost a page fault and a clear per page.
+struct CpuExecutor::Workspace {
+    struct Buffer {
+        std::unique_ptr<float[]> data;
+        uint64_t size = 0;
+    };
+    std::vector<Buffer> free;
+    Buffer scratch;
+
+    Buffer take(uint64_t n) {  // the smallest free buffer that fits, else a new one
+        size_t best = free.size();
+        for (size_t i = 0; i < free.size(); ++i)
+            if (free[i].size >= n && (best == free.size() || free[i].size < free[best].size)) best = i;
+        if (best == free.size()) return {std::make_unique_for_overwrite<float[]>(std::max<uint64_t>(n, 1)), n};
+        Buffer b = std::move(free[best]);
+        free.erase(free.begin() + std::ptrdiff_t(best));
+        return b;
+    }
+    float* scratch_for(uint64_t n) {
+        if (scratch.size < n) scratch = {std::make_unique_for_overwrite<float[]>(n), n};
+        return scratch.data.get();
+    }
+};
+
+CpuExecutor::CpuExecutor(const Network& network, cpu::Isa isa)
+    : net_(network), kernels_(&kernels_for(isa)), workspace_(std::make_unique<Workspace>()) {}
+
+CpuExecutor::~CpuExecutor() = default;
+
+std::vector<float> CpuExecutor::run_layer(const Network& net, const Layer& l, const LayerGeometry& g,
+                                          std::span<const float> input, std::span<const float> input2) {
+    return run_layer_with(kernels_for(cpu::default_isa()), net, l, g, input, input2);
+}
+
+std::vector<float> CpuExecutor::run_layer(const Network& net, const Layer& l, const LayerGeometry& g,
+                                          std::span<const float> input, std::span<const float> input2, cpu::Isa isa) {
+    return run_layer_with(kernels_for(isa), net, l, g, input, input2);
 }
 
 std::vector<std::vector<float>> CpuExecutor::run_all(std::span<const float> input, int height, int width, int batch) const {
     auto geo = net_.geometry(height, width, batch);
+    check_input(input, height, width, batch);
     std::vector<std::vector<float>> tensors(net_.tensor_channels.size());
-    if (input.size() != uint64_t(batch) * height * width * 3)
-        throw ModelError("input has " + std::to_string(input.size()) + " values, expected " + std::to_string(batch) + "x" +
-                         std::to_string(height) + "x" + std::to_string(width) + "x3");
     tensors[0].assign(input.begin(), input.end());
     for (size_t i = 0; i < net_.layers.size(); ++i) {
         const Layer& l = net_.layers[i];
         std::span<const float> second;
         if (l.input2 >= 0) second = tensors[l.input2];
-        tensors[l.output] = run_layer(net_, l, geo[i], tensors[l.input], second);
+        tensors[l.output] = run_layer_with(*kernels_, net_, l, geo[i], tensors[l.input], second);
     }
     return tensors;
 }
 
 NetworkOutputs CpuExecutor::run(std::span<const float> input, int height, int width, int batch) const {
-    auto tensors = run_all(input, height, width, batch);
+    auto geo = net_.geometry(height, width, batch);
     auto shapes = net_.tensor_shapes(height, width, batch);
+    check_input(input, height, width, batch);
+    const size_t count = net_.tensor_channels.size();
+    // The last layer reading each tensor; the four outputs live to the end.
+    std::vector<int> last_use(count, -1);
+    for (size_t i = 0; i < net_.layers.size(); ++i) {
+        last_use[net_.layers[i].input] = int(i);
+        if (net_.layers[i].input2 >= 0) last_use[net_.layers[i].input2] = int(i);
+    }
+    const int outputs[4] = {net_.heatmap, net_.offsets, net_.displacement_fwd, net_.displacement_bwd};
+    for (int t : outputs) last_use[t] = int(net_.layers.size());
+
+    std::lock_guard<std::mutex> lock(mutex_);
+    Workspace& ws = *workspace_;
+    std::vector<Workspace::Buffer> live(count);
+    auto data = [&](int t) -> const float* { return t == 0 ? input.data() : live[t].data.get(); };
+    for (size_t i = 0; i < net_.layers.size(); ++i) {
+        const Layer& l = net_.layers[i];
+        live[l.output] = ws.take(geo[i].out.elements());
+        float* scratch = l.kind == LayerKind::Conv2D ? ws.scratch_for(cpu::conv2d_scratch_floats(l, geo[i])) : nullptr;
+        run_layer_into(*kernels_, net_, l, geo[i], data(l.input), l.input2 >= 0 ? data(l.input2) : nullptr,
+                       live[l.output].data.get(), scratch);
+        for (int t : {l.input, l.input2})
+            if (t > 0 && last_use[t] == int(i) && live[t].data) ws.free.push_back(std::move(live[t]));
+    }
+    auto copy = [&](int t) { return std::vector<float>(data(t), data(t) + shapes[t].elements()); };
     NetworkOutputs o;
     o.heatmap_shape = shapes[net_.heatmap];
     o.offsets_shape = shapes[net_.offsets];
     o.displacement_shape = shapes[net_.displacement_fwd];
-    o.heatmap = std::move(tensors[net_.heatmap]);
-    o.offsets = std::move(tensors[net_.offsets]);
-    o.displacement_fwd = std::move(tensors[net_.displacement_fwd]);
-    o.displacement_bwd = std::move(tensors[net_.displacement_bwd]);
+    o.heatmap = copy(net_.heatmap);
+    o.offsets = copy(net_.offsets);
+    o.displacement_fwd = copy(net_.displacement_fwd);
+    o.displacement_bwd = copy(net_.displacement_bwd);
+    for (auto& b : live)
+        if (b.data) ws.free.push_back(std::move(b));
     return o;
 }
 

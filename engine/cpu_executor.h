@@ -1,17 +1,25 @@
-// Plain float32 CPU executor (Eigen): the oracle every GPU kernel is tested against, and a fallback.
+// Float32 CPU executor: the oracle every GPU kernel is tested against, and the backend where there is
+// no GPU. Its hot kernels (engine/cpu_kernels.h) are built for the baseline ISA and for AVX2 + FMA;
+// the best set the CPU supports is picked at run time.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <span>
 #include <utility>
 #include <vector>
 
+#include "engine/cpu_kernels.h"
 #include "engine/executor.h"
 
 namespace posenet::engine {
 
 class CpuExecutor final : public Executor {
 public:
-    explicit CpuExecutor(const Network& network) : net_(network) {}
+    explicit CpuExecutor(const Network& network) : CpuExecutor(network, cpu::default_isa()) {}
+    // A given kernel set; throws std::runtime_error where it is not built or this CPU lacks it.
+    CpuExecutor(const Network& network, cpu::Isa isa);
+    ~CpuExecutor() override;
 
     // input: batch x height x width x 3, already preprocessed (see posenet/preprocess.h).
     NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1) override {
@@ -19,16 +27,25 @@ public:
     }
     NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1) const;
     const char* backend_name() const override { return "cpu"; }
+    cpu::Isa isa() const { return kernels_->isa; }
 
-    // Every tensor by id (index 0 is the input), for tests that compare layer by layer.
+    // Every tensor by id (index 0 is the input), for tests that compare layer by layer. run() instead
+    // reuses buffers from run to run (one run at a time per executor).
     std::vector<std::vector<float>> run_all(std::span<const float> input, int height, int width, int batch = 1) const;
 
     // One layer on explicit operands: the per-kernel reference for the Vulkan tests.
     static std::vector<float> run_layer(const Network& net, const Layer& layer, const LayerGeometry& g,
                                         std::span<const float> input, std::span<const float> input2);
+    static std::vector<float> run_layer(const Network& net, const Layer& layer, const LayerGeometry& g,
+                                        std::span<const float> input, std::span<const float> input2, cpu::Isa isa);
 
 private:
+    struct Workspace;
+
     const Network& net_;
+    const cpu::KernelSet* kernels_;
+    mutable std::mutex mutex_;
+    std::unique_ptr<Workspace> workspace_;
 };
 
 }  // namespace posenet::engine

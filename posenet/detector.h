@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/executor.h"
+#include "engine/precision.h"
 #include "posenet/config.h"
 #include "posenet/image.h"
 #include "posenet/pose.h"
@@ -14,9 +15,14 @@
 namespace posenet {
 
 struct DetectorOptions {
-    Backend backend = Backend::Auto;  // Auto: Vulkan where a device exists, else the CPU
-    int vulkan_device = -1;           // -1: prefer a discrete GPU
+    // Auto: Vulkan on a hardware device, the CPU executor where there is none or where the only one
+    // is a software (CPU-type) device such as lavapipe; see posenet/backend.h.
+    Backend backend = Backend::Auto;
+    int vulkan_device = -1;           // -1: prefer a discrete GPU; >= 0 (with Auto) means Vulkan on it
     bool cpu_fallback = true;         // Auto only: use the CPU when Vulkan cannot start
+    // Float16: convolutions on tensor cores (Vulkan with cooperative matrices only; an error on the
+    // CPU executor or a device without them). See engine/precision.h.
+    engine::Precision precision = engine::Precision::Float32;
 };
 
 // Everything one estimate produced, for callers that want the raw tensors too.

@@ -1,6 +1,9 @@
 #include <cstdio>
+#include <cstdlib>
 
+#include "engine/cpu_kernels.h"
 #include "engine/vulkan/executor.h"
+#include "posenet/backend.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -9,7 +12,9 @@ namespace posenet::cli {
 static const char* kHelp =
     "usage: posenet devices\n"
     "\n"
-    "Lists the Vulkan devices (index for --device, name, type, driver, device-local memory).\n";
+    "Lists the Vulkan devices (index for --device, name, type, driver, device-local memory), the CPU\n"
+    "executor's kernels, and the backend `--backend auto` picks (the CPU where the only Vulkan device\n"
+    "is a software one).\n";
 
 int cmd_devices(int argc, char** argv) {
     Args args(argc, argv);
@@ -21,6 +26,14 @@ int cmd_devices(int argc, char** argv) {
         std::printf("%d: %s (%s), driver %s, Vulkan %u.%u, %.1f GiB device-local%s\n", d.index, d.name.c_str(),
                     d.type.c_str(), d.driver.c_str(), d.api_version >> 22, (d.api_version >> 12) & 0x3ff,
                     d.device_local_bytes / double(1ull << 30), d.has_compute_queue ? "" : ", no compute queue");
+    const auto isa = engine::cpu::default_isa();
+    std::printf("CPU executor kernels: %s%s\n", engine::cpu::to_string(isa),
+                isa == engine::cpu::Isa::Avx2 ? " (AVX2 + FMA; $POSENET_CPU_KERNELS=baseline for the baseline build)" : "");
+    const char* env = std::getenv("POSENET_VULKAN_DEVICE");
+    std::printf("--backend auto: %s\n", env && *env                 ? "vulkan ($POSENET_VULKAN_DEVICE names the device)"
+                                         : devices.empty()           ? "cpu (no Vulkan device)"
+                                         : auto_prefers_cpu(devices) ? "cpu (the Vulkan device it would pick is a software one)"
+                                                                     : "vulkan");
     return 0;
 }
 

@@ -29,6 +29,7 @@ void take_model_options(Args& args, ModelConfig& c, DetectorOptions& o) {
     std::string quant = args.option("--quant-bytes");
     std::string backend = args.option("--backend", "auto");
     std::string device = args.option("--device");
+    std::string precision = args.option("--precision", "fp32");
     c.model = model.empty() ? default_model_path() : std::filesystem::path(model);
     c.check_architecture = !arch.empty();
     if (arch == "MobileNetV1") c.architecture = engine::Architecture::MobileNetV1;
@@ -46,6 +47,8 @@ void take_model_options(Args& args, ModelConfig& c, DetectorOptions& o) {
     else if (backend == "vulkan") o.backend = Backend::Vulkan;
     else throw UsageError("--backend must be auto, cpu or vulkan, got '" + backend + "'");
     if (!device.empty()) o.vulkan_device = parse_int(device, "--device");
+    if (auto p = engine::parse_precision(precision)) o.precision = *p;
+    else throw UsageError("--precision must be fp32 or fp16, got '" + precision + "'");
 }
 
 }  // namespace posenet::cli

@@ -87,10 +87,12 @@ Device::Device(const DeviceOptions& options)
 
     auto storage16 = make<VkPhysicalDevice16BitStorageFeatures>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES);
     auto f16 = make<VkPhysicalDeviceShaderFloat16Int8Features>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES);
+    auto memory_model = make<VkPhysicalDeviceVulkanMemoryModelFeatures>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES);
+    auto coopmat = make<VkPhysicalDeviceCooperativeMatrixFeaturesNV>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV);
     auto feats2 = make<VkPhysicalDeviceFeatures2>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2);
     feats2.pNext = &storage16;
     storage16.pNext = &f16;
-    fn_.GetPhysicalDeviceFeatures2(physical_, &feats2);
+    f16.pNext = &memory_model;
 
     uint32_t en = 0;
     check(fn_.EnumerateDeviceExtensionProperties(physical_, nullptr, &en, nullptr), "vkEnumerateDeviceExtensionProperties");
@@ -99,6 +101,9 @@ Device::Device(const DeviceOptions& options)
     auto has_ext = [&](const char* name) {
         return std::any_of(exts.begin(), exts.end(), [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
     };
+    const bool nv_coopmat = has_ext("VK_NV_cooperative_matrix");
+    if (nv_coopmat) memory_model.pNext = &coopmat;  // (the struct is only defined with the extension)
+    fn_.GetPhysicalDeviceFeatures2(physical_, &feats2);
 
     uint32_t qn = 0;
     fn_.GetPhysicalDeviceQueueFamilyProperties(physical_, &qn, nullptr);
@@ -113,6 +118,36 @@ Device::Device(const DeviceOptions& options)
     features_.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                                     (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
     features_.cooperative_matrix = has_ext("VK_KHR_cooperative_matrix") || has_ext("VK_NV_cooperative_matrix");
+    // Tensor cores: the 16x16x16 fp16 x fp16 -> fp32 + fp32 subgroup shape coopmat_gemm.glsl uses.
+    bool coopmat_shape = false;
+    if (nv_coopmat && coopmat.cooperativeMatrix) {
+        auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
+            fn_.GetInstanceProcAddr(instance_->handle(), "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
+        uint32_t cn = 0;
+        if (get && get(physical_, &cn, nullptr) == VK_SUCCESS && cn) {
+            std::vector<VkCooperativeMatrixPropertiesNV> shapes(cn);
+            for (auto& c : shapes) c = make<VkCooperativeMatrixPropertiesNV>(VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV);
+            if (get(physical_, &cn, shapes.data()) == VK_SUCCESS)
+                for (uint32_t i = 0; i < cn; ++i) {
+                    const auto& c = shapes[i];
+                    coopmat_shape = coopmat_shape || (c.MSize == 16 && c.NSize == 16 && c.KSize == 16 && c.AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                                                      c.BType == VK_COMPONENT_TYPE_FLOAT16_NV && c.CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                                                      c.DType == VK_COMPONENT_TYPE_FLOAT32_NV && c.scope == VK_SCOPE_SUBGROUP_NV);
+                }
+        }
+    }
+    const bool memory_model_ok = memory_model.vulkanMemoryModel &&
+                                 (properties_.apiVersion >= VK_API_VERSION_1_2 || has_ext("VK_KHR_vulkan_memory_model"));
+    const bool f16_ok = f16.shaderFloat16 && (properties_.apiVersion >= VK_API_VERSION_1_2 || has_ext("VK_KHR_shader_float16_int8"));
+    std::vector<std::string> missing;
+    if (!nv_coopmat) missing.push_back("VK_NV_cooperative_matrix");
+    else if (!coopmat.cooperativeMatrix) missing.push_back("the cooperativeMatrix feature");
+    else if (!coopmat_shape) missing.push_back("a 16x16x16 fp16 x fp16 -> fp32 subgroup cooperative matrix shape");
+    if (!f16_ok) missing.push_back("shaderFloat16");
+    if (!memory_model_ok) missing.push_back("vulkanMemoryModel");
+    if (subgroup.subgroupSize != 32) missing.push_back("subgroups of 32 (has " + std::to_string(subgroup.subgroupSize) + ")");
+    features_.coopmat_f16 = missing.empty();
+    for (size_t i = 0; i < missing.size(); ++i) features_.coopmat_missing += (i ? ", " : "") + missing[i];
     features_.timestamp_valid_bits = qf[family_].timestampValidBits;
     features_.timestamp_period_ns = lim.timestampPeriod;
     features_.timestamps = features_.timestamp_valid_bits > 0 && lim.timestampPeriod > 0;
@@ -138,6 +173,21 @@ Device::Device(const DeviceOptions& options)
     enabled.shaderFloat64 = features_.shader_float64;
     auto dci = make<VkDeviceCreateInfo>(VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO);
     dci.pEnabledFeatures = &enabled;
+    // Tensor cores (Precision::Float16), only where everything they need is there.
+    auto en_f16 = make<VkPhysicalDeviceShaderFloat16Int8Features>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES);
+    auto en_memory_model = make<VkPhysicalDeviceVulkanMemoryModelFeatures>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES);
+    auto en_coopmat = make<VkPhysicalDeviceCooperativeMatrixFeaturesNV>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV);
+    if (features_.coopmat_f16) {
+        en_f16.shaderFloat16 = VK_TRUE;
+        en_memory_model.vulkanMemoryModel = VK_TRUE;
+        en_coopmat.cooperativeMatrix = VK_TRUE;
+        en_f16.pNext = &en_memory_model;
+        en_memory_model.pNext = &en_coopmat;
+        dci.pNext = &en_f16;
+        dev_exts.push_back("VK_NV_cooperative_matrix");
+        if (has_ext("VK_KHR_shader_float16_int8")) dev_exts.push_back("VK_KHR_shader_float16_int8");
+        if (has_ext("VK_KHR_vulkan_memory_model")) dev_exts.push_back("VK_KHR_vulkan_memory_model");
+    }
     dci.queueCreateInfoCount = 1;
     dci.pQueueCreateInfos = &qci;
     dci.enabledExtensionCount = uint32_t(dev_exts.size());

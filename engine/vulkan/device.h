@@ -18,7 +18,12 @@ struct DeviceFeatures {
     bool storage_buffer_16bit = false;  // storageBuffer16BitAccess
     uint32_t subgroup_size = 0;
     bool subgroup_arithmetic = false;   // compute stage, arithmetic ops
-    bool cooperative_matrix = false;    // VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix
+    bool cooperative_matrix = false;    // VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix advertised
+    // Tensor cores for Precision::Float16 (coopmat_gemm.glsl), enabled at device creation:
+    // VK_NV_cooperative_matrix with its cooperativeMatrix feature and the 16x16x16 fp16 x fp16 -> fp32
+    // subgroup shape, shaderFloat16, vulkanMemoryModel, subgroups of 32. Else coopmat_missing says what lacks.
+    bool coopmat_f16 = false;
+    std::string coopmat_missing;
     bool timestamps = false;            // compute queue has timestampValidBits and a period
     double timestamp_period_ns = 0;
     uint32_t timestamp_valid_bits = 0;

@@ -15,6 +15,8 @@ const char* kernel_name(Kernel k) {
         case Kernel::Preprocess: return "preprocess";
         case Kernel::SplitKReduce: return "splitk_reduce";
         case Kernel::DepthwisePointwiseConv: return "depthwise_pointwise_conv";
+        case Kernel::PointwiseConvCoopmat: return "pointwise_conv_coopmat";
+        case Kernel::Conv2dGenericCoopmat: return "conv2d_generic_coopmat";
     }
     return "?";
 }

@@ -15,7 +15,11 @@
 
 namespace posenet::engine::vk {
 
-enum class Kernel { Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess, SplitKReduce, DepthwisePointwiseConv };
+enum class Kernel {
+    Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess, SplitKReduce, DepthwisePointwiseConv,
+    // Tensor cores (coopmat_gemm.glsl: fp16 products, fp32 sums; Precision::Float16)
+    PointwiseConvCoopmat, Conv2dGenericCoopmat
+};
 const char* kernel_name(Kernel k);  // the .comp file name
 
 // Descriptor bindings of every kernel (shaders/common.glsl).
@@ -35,7 +39,9 @@ enum SpecId : uint32_t {
     // window): its input channels, activation, bias, where its bias starts in binding 1, and whether
     // it loads 4 channels at a time.
     kDwCI = 27, kDwAct = 28, kDwHasBias = 29, kDwBiasAt = 30, kDwVec4 = 31,
-    kSpecCount = 32
+    // coopmat_gemm.glsl: vec4 loads of A and of B (kTM, kTN are its subgroups along M and N there).
+    kCmVecA = 32, kCmVecB = 33,
+    kSpecCount = 34
 };
 // The most 1x1 convs one merged dispatch writes (output_segments.glsl).
 inline constexpr int kMaxSegments = 4;

@@ -1,6 +1,8 @@
 #include "engine/vulkan/lowering.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -48,6 +50,8 @@ void elementwise_groups(D& d, uint64_t count, const DeviceFeatures& f, const std
 // (4 BK steps), so the partial sums' traffic and the extra reduce dispatch (~2.4 us on an H100)
 // stay small next to the serial loop they remove. Layers with enough tiles keep the single pass.
 constexpr uint64_t kMinSplitK = 256;
+// Convolutions with a shorter reduction stay fp32 under Precision::Float16.
+constexpr uint64_t kMinCoopmatK = 64;
 
 uint32_t choose_slices(uint64_t tiles, uint64_t K, uint64_t BK, uint64_t outputs, const DeviceFeatures& f) {
     constexpr uint64_t kTargetGroups = 264, kMinSliceK = 64;
@@ -75,12 +79,115 @@ struct Gemm {
     std::array<int, kMaxSegments> segment_acts{};
     int segments = 1;
     bool depthwise_a = false;  // depthwise_pointwise_conv.comp
+    bool fp16 = false;         // tensor cores: coopmat_gemm.glsl
 };
+
+// Tensor-core tiles (coopmat_gemm.glsl): BM x BN per workgroup of WM x WN subgroups of 32, each
+// (BM / WM) x (BN / WN) in 16x16 fragments, BK values of K a step.
+// $POSENET_VULKAN_COOPMAT_TILE=BMxBNxWMxWN[xBK] sets them for every layer (A/B measurements).
+struct CoopmatTile {
+    int BM = 64, BN = 64, WM = 2, WN = 2, BK = 32;
+};
+
+const CoopmatTile* coopmat_tile_override() {
+    static const CoopmatTile* tile = [] {
+        static CoopmatTile t;
+        const char* e = std::getenv("POSENET_VULKAN_COOPMAT_TILE");
+        if (!e || std::sscanf(e, "%dx%dx%dx%dx%d", &t.BM, &t.BN, &t.WM, &t.WN, &t.BK) < 4) return static_cast<const CoopmatTile*>(nullptr);
+        return static_cast<const CoopmatTile*>(&t);
+    }();
+    return tile;
+}
 
 void set_segments(SpecValues& spec, const Gemm& m) {
     spec[kSegments] = m.segments;
     for (int s = 0; s < 3; ++s) spec[kSegEnd0 + s] = m.segments > 1 ? m.segment_ends[s] : 0;
     for (int s = 1; s < 4; ++s) spec[kSegAct1 + s - 1] = m.segments > 1 ? m.segment_acts[s] : 0;
+}
+
+// Split-K for a GEMM dispatch whose spec, push and groups are set (m tiles in groups x (and z), N
+// tiles in y): S slices of whole BK steps, the epilogue moved to a splitk_reduce dispatch.
+void split_k(Dispatch& d, const Gemm& m, uint64_t m_tiles, uint32_t gy, int BK, const DeviceFeatures& f) {
+    const uint64_t outputs = m.rows * uint64_t(m.co);
+    const uint32_t S = choose_slices(m_tiles * gy, m.K, uint64_t(BK), outputs, f);
+    if (S <= 1) return;
+    const std::string& name = *m.name;
+    // m tiles < 264 here, so they fit in x alone and z is free for the slice.
+    const uint64_t steps = div_up(m.K, uint64_t(BK));
+    d.slices = S;
+    d.spec[kSlices] = int32_t(S);
+    d.spec[kKChunk] = int32_t(div_up(steps, S) * uint64_t(BK));
+    // Bias, residual, activation and the output segments are the reduce's.
+    d.spec[kAct] = 0, d.spec[kHasBias] = 0, d.spec[kHasResidual] = 0;
+    set_segments(d.spec, Gemm{});
+    d.groups = {uint32_t(m_tiles), gy, S};
+    d.scratch_bytes = S * outputs * sizeof(float);
+    Dispatch::Reduce& r = d.reduce;
+    r.spec.assign(kSegAct3 + 1, 0);
+    r.spec[kAct] = m.act;
+    r.spec[kHasBias] = m.bias;
+    r.spec[kHasResidual] = m.residual;
+    r.spec[kCO] = m.co;
+    r.spec[kSlices] = int32_t(S);
+    set_segments(r.spec, m);
+    r.push = d.push;
+    r.push.count = checked_count(outputs, name);
+    elementwise_groups(r, outputs, f, name);
+}
+
+// The GEMM on tensor cores (coopmat_gemm.glsl).
+Dispatch lower_coopmat(const Gemm& m, const LayerGeometry& g, const DeviceFeatures& f) {
+    const std::string& name = *m.name;
+    if (!f.coopmat_f16)
+        throw VulkanError("Vulkan: layer '" + name + "': fp16 precision needs tensor cores (cooperative matrices); this device lacks " +
+                          f.coopmat_missing);
+    Dispatch d;
+    d.kernel = m.kernel == Kernel::PointwiseConv ? Kernel::PointwiseConvCoopmat : Kernel::Conv2dGenericCoopmat;
+    d.push = spatial_push(g);
+    const uint64_t rows = m.rows;
+    // 64 x 64 tiles of 4 subgroups (32 x 32 each); 32 channels wide for narrow layers (heads);
+    // 32 rows where the grid is small. (H100, MobileNetV1 0.75 513 batch 16: 128 x 64 tiles of 8
+    // subgroups on the large grids made the network 215 us/image against 179.)
+    CoopmatTile t;
+    if (m.co <= 32) t.BN = 32, t.WN = 1, t.WM = 4;
+    auto tiles = [&] { return uint64_t(div_up(rows, t.BM)) * div_up(uint64_t(m.co), t.BN); };
+    if (tiles() < 128) t.BM = 32, t.WM = 2;
+    if (const CoopmatTile* o = coopmat_tile_override()) t = *o;
+    const int BK = t.BK;
+    const int threads = t.WM * t.WN * 32;
+    const bool a_vec4 = m.ci % 4 == 0, b_vec4 = m.co % 4 == 0;
+    const int a_kt = BK / (a_vec4 ? 4 : 1), b_nt = t.BN / (b_vec4 ? 4 : 1);
+    if (BK % 16 || t.BM % (16 * t.WM) || t.BN % (16 * t.WN) || threads > int(f.max_workgroup_invocations) || threads % a_kt ||
+        t.BM % (threads / a_kt) || threads % b_nt || BK % (threads / b_nt))
+        throw VulkanError("Vulkan: internal error: inconsistent tensor-core tile sizes for layer '" + name + "'");
+    d.spec.assign(kSpecCount, 0);
+    d.spec[kLocalX] = threads;
+    d.spec[kLocalY] = 1;
+    d.spec[kAct] = m.act;
+    d.spec[kHasBias] = m.bias;
+    d.spec[kHasResidual] = m.residual;
+    d.spec[kCI] = m.ci;
+    d.spec[kCO] = m.co;
+    for (int i = 0; i < 6; ++i) d.spec[kKH + i] = m.window[i];
+    d.spec[kBM] = t.BM, d.spec[kBN] = t.BN, d.spec[kBK] = BK, d.spec[kTM] = t.WM, d.spec[kTN] = t.WN;
+    d.spec[kSlices] = 1, d.spec[kKChunk] = 1;
+    set_segments(d.spec, m);
+    d.spec[kDwCI] = 1;
+    d.spec[kCmVecA] = a_vec4, d.spec[kCmVecB] = b_vec4;
+    checked_count(rows * uint64_t(m.co), name);
+    d.push.count = checked_count(rows, name);
+    const uint64_t m_tiles = div_up(rows, t.BM);
+    const uint32_t gx = uint32_t(std::min<uint64_t>(m_tiles, f.max_workgroup_count[0]));
+    const uint64_t gz = div_up(m_tiles, gx);
+    const uint32_t gy = div_up(uint64_t(m.co), t.BN);
+    if (gz > f.max_workgroup_count[2] || gy > f.max_workgroup_count[1])
+        throw VulkanError("Vulkan: layer '" + name + "' needs more workgroups than the device allows");
+    d.groups = {gx, gy, uint32_t(gz)};
+    d.uses_filter = true;
+    d.uses_bias = m.bias;
+    d.uses_input2 = m.residual;
+    split_k(d, m, m_tiles, gy, BK, f);
+    return d;
 }
 
 // g: the geometry whose spatial sizes and pads the kernel's push constants carry (the layer's; for
@@ -101,6 +208,7 @@ Dispatch lower_gemm(const Gemm& m, const LayerGeometry& g, const DeviceFeatures&
     int BN = m.co <= 32 ? 32 : 64;
     auto tiles = [&] { return uint64_t(div_up(rows, BM)) * div_up(uint64_t(m.co), BN); };
     constexpr uint64_t kEnoughTiles = 128;
+    if (m.fp16) return lower_coopmat(m, g, f);
     if (tiles() < kEnoughTiles) BM = 32;
     // A fused depthwise + 1x1 conv recomputes the depthwise values once per N tile: where split-K
     // will supply the workgroups (long K), it keeps 64-channel tiles (half the recomputation; on an
@@ -139,36 +247,13 @@ Dispatch lower_gemm(const Gemm& m, const LayerGeometry& g, const DeviceFeatures&
     d.uses_filter = true;
     d.uses_bias = m.bias;
     d.uses_input2 = m.residual;
-    const uint32_t S = choose_slices(m_tiles * gy, m.K, BK, outputs, f);
-    if (S > 1) {
-        // m tiles < 264 here, so they fit in x alone and z is free for the slice.
-        const uint64_t steps = div_up(m.K, BK);
-        d.slices = S;
-        d.spec[kSlices] = int32_t(S);
-        d.spec[kKChunk] = int32_t(div_up(steps, S) * BK);
-        // Bias, residual, activation and the output segments are the reduce's.
-        d.spec[kAct] = 0, d.spec[kHasBias] = 0, d.spec[kHasResidual] = 0;
-        set_segments(d.spec, Gemm{});
-        d.groups = {uint32_t(m_tiles), gy, S};
-        d.scratch_bytes = S * outputs * sizeof(float);
-        Dispatch::Reduce& r = d.reduce;
-        r.spec.assign(kSegAct3 + 1, 0);
-        r.spec[kAct] = m.act;
-        r.spec[kHasBias] = m.bias;
-        r.spec[kHasResidual] = m.residual;
-        r.spec[kCO] = m.co;
-        r.spec[kSlices] = int32_t(S);
-        set_segments(r.spec, m);
-        r.push = d.push;
-        r.push.count = checked_count(outputs, name);
-        elementwise_groups(r, outputs, f, name);
-    }
+    split_k(d, m, m_tiles, gy, BK, f);
     return d;
 }
 
 }  // namespace
 
-Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeatures& f) {
+Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeatures& f, Precision precision) {
     Dispatch d;
     const bool residual = l.input2 >= 0;
     d.push = spatial_push(g);
@@ -185,6 +270,9 @@ Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeature
             m.ci = l.in_channels, m.co = l.out_channels;
             if (!pointwise) m.window = {l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.dilation_h, l.dilation_w};
             m.act = act, m.bias = l.bias_count > 0, m.residual = residual;
+            // Short reductions (MobileNet's 3x3 stem on 3 channels: K = 27) stay fp32: a tensor-core
+            // step of 32 would be mostly padding (H100, 513 batch 16: 230 us against 191).
+            m.fp16 = precision == Precision::Float16 && m.K >= kMinCoopmatK;
             return lower_gemm(m, g, f);
         }
         case LayerKind::DepthwiseConv2D: {
@@ -302,7 +390,7 @@ std::vector<Step> schedule(const Network& net, bool merge, bool fuse_depthwise) 
 }
 
 Dispatch lower_merged_pointwise(std::span<const Layer* const> members, std::span<const LayerGeometry* const> geometry,
-                                std::span<const uint64_t> output_offsets, const DeviceFeatures& f) {
+                                std::span<const uint64_t> output_offsets, const DeviceFeatures& f, Precision precision) {
     const int n = int(members.size());
     if (n < 2 || n > kMaxSegments || int(geometry.size()) != n || int(output_offsets.size()) != n)
         throw VulkanError("Vulkan: internal error: a merged 1x1 conv step needs 2.." + std::to_string(kMaxSegments) + " members");
@@ -316,6 +404,7 @@ Dispatch lower_merged_pointwise(std::span<const Layer* const> members, std::span
     m.ci = first.in_channels;
     m.segments = n;
     m.act = int32_t(first.activation);
+    m.fp16 = precision == Precision::Float16;
     for (int s = 0; s < n; ++s) {
         const Layer& l = *members[s];
         const LayerGeometry& gs = *geometry[s];

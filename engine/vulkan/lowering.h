@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/network.h"
+#include "engine/precision.h"
 #include "engine/vulkan/device.h"
 #include "engine/vulkan/kernels.h"
 
@@ -67,13 +68,17 @@ std::vector<std::vector<int>> pointwise_groups(const Network& net);
 std::vector<Step> schedule(const Network& net, bool merge, bool fuse_depthwise);
 
 // Throws VulkanError when the layer cannot run on this device (e.g. a tensor too large to bind).
-Dispatch lower_layer(const Layer& layer, const LayerGeometry& g, const DeviceFeatures& features);
+// Precision::Float16: convolutions with K = KH * KW * CI >= 64 run on tensor cores (coopmat_gemm.glsl;
+// needs DeviceFeatures::coopmat_f16); other layers are the same either way.
+Dispatch lower_layer(const Layer& layer, const LayerGeometry& g, const DeviceFeatures& features,
+                     Precision precision = Precision::Float32);
 
 // Merged 1x1 convs (one pointwise_groups entry, geometry by member): one GEMM over the filters side
 // by side (the weight store's packed filter and bias), whose epilogue writes member s's channels,
 // with its activation, to its own tensor at output_offsets[s] floats into the bound output range.
 Dispatch lower_merged_pointwise(std::span<const Layer* const> members, std::span<const LayerGeometry* const> geometry,
-                                std::span<const uint64_t> output_offsets, const DeviceFeatures& features);
+                                std::span<const uint64_t> output_offsets, const DeviceFeatures& features,
+                                Precision precision = Precision::Float32);
 
 // A depthwise conv and the 1x1 conv that alone reads it, as one GEMM computing the depthwise values
 // in its A load. dw_bias_at: where the depthwise bias starts (floats) in the range bound to binding

@@ -62,8 +62,8 @@ public:
     // fuse: merge 1x1 convs of one input into one dispatch, and (except in keep_all plans, which
     // read every tensor back) fuse depthwise convs into the 1x1 conv that alone reads them where
     // depthwise_pointwise_pays, or wherever possible with fuse_always; see schedule() in lowering.h.
-    // precision: Float16 runs the GEMM convolutions on tensor cores (lower_layer), and then fuses no
-    // depthwise conv into a 1x1 conv (the fused kernel is fp32 only).
+    // precision: Float16 runs the GEMM convolutions on tensor cores (lower_layer), and then fuses a
+    // depthwise conv into a 1x1 conv (an fp32 kernel) only where that has one N tile.
     Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
          Timestamps timestamps, bool fuse = true, bool fuse_always = false, Precision precision = Precision::Float32);
     ~Plan();
