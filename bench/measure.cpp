@@ -49,32 +49,11 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
     std::vector<std::vector<double>> per_layer;
     std::vector<double> totals, walls, plain, spans, up, sw, rb;
     std::vector<engine::LayerTiming> names;
-    {
+    // Runs the network `runs` times after warm-up on a fresh executor, calling `after(gpu, wall_us)`
+    // after each run; one executor per timestamp mode, so each run's figures are its own.
+    auto timed_runs = [&](bool per_step, const auto& after) {
         engine::VulkanOptions o = options;
-        o.timestamps = true;
-        engine::VulkanExecutor gpu(net, o);
-        gpu.prepare(height, width, batch);
-        for (int i = 0; i < warmup; ++i) gpu.run(input, height, width, batch);
-        for (int i = 0; i < runs; ++i) {
-            auto t0 = Clock::now();
-            gpu.run(input, height, width, batch);
-            walls.push_back(us_since(t0));
-            auto t = gpu.last_timings();
-            if (t.empty()) continue;
-            if (per_layer.empty()) per_layer.resize(t.size()), names = t;
-            double total = 0;
-            for (size_t k = 0; k < t.size() && k < per_layer.size(); ++k) {
-                per_layer[k].push_back(double(t[k].gpu_ns) / 1e3);
-                total += double(t[k].gpu_ns) / 1e3;
-            }
-            totals.push_back(total);
-        }
-        out.steps = int(names.size());
-        out.dispatches = gpu.dispatch_count(height, width, batch);
-    }
-    {
-        engine::VulkanOptions o = options;
-        o.timestamps = false;
+        o.timestamps = per_step;
         o.total_timestamps = true;
         engine::VulkanExecutor gpu(net, o);
         gpu.prepare(height, width, batch);
@@ -82,12 +61,29 @@ NetworkProfile profile_network(const engine::Network& net, const engine::VulkanO
         for (int i = 0; i < runs; ++i) {
             auto t0 = Clock::now();
             gpu.run(input, height, width, batch);
-            plain.push_back(us_since(t0));
-            if (uint64_t ns = gpu.last_gpu_ns()) spans.push_back(double(ns) / 1e3);
-            const auto ph = gpu.last_phases();
-            up.push_back(ph.upload_us), sw.push_back(ph.submit_wait_us), rb.push_back(ph.readback_us);
+            after(gpu, us_since(t0));
         }
-    }
+        out.dispatches = gpu.dispatch_count(height, width, batch);
+    };
+    timed_runs(true, [&](engine::VulkanExecutor& gpu, double wall) {
+        walls.push_back(wall);
+        auto t = gpu.last_timings();
+        if (t.empty()) return;
+        if (per_layer.empty()) per_layer.resize(t.size()), names = t;
+        double total = 0;
+        for (size_t k = 0; k < t.size() && k < per_layer.size(); ++k) {
+            per_layer[k].push_back(double(t[k].gpu_ns) / 1e3);
+            total += double(t[k].gpu_ns) / 1e3;
+        }
+        totals.push_back(total);
+    });
+    out.steps = int(names.size());
+    timed_runs(false, [&](engine::VulkanExecutor& gpu, double wall) {
+        plain.push_back(wall);
+        if (uint64_t ns = gpu.last_gpu_ns()) spans.push_back(double(ns) / 1e3);
+        const auto ph = gpu.last_phases();
+        up.push_back(ph.upload_us), sw.push_back(ph.submit_wait_us), rb.push_back(ph.readback_us);
+    });
     out.runs = runs;
     out.gpu_us = percentiles(totals);
     out.wall_us = percentiles(walls);
