@@ -45,6 +45,14 @@ constexpr int kLanes = 8;
 
 inline int imin(int a, int b) { return a < b ? a : b; }
 
+// The taps [k0, k1) of a window of k taps (stride, pad, dilation) at output position o whose input
+// position lies inside [0, size); the input position increases with the tap.
+inline void valid_taps(int o, int stride, int pad, int dilation, int k, int size, int& k0, int& k1) {
+    k0 = 0, k1 = k;
+    while (k0 < k1 && o * stride - pad + k0 * dilation < 0) ++k0;
+    while (k1 > k0 && o * stride - pad + (k1 - 1) * dilation >= size) --k1;
+}
+
 // The same comparisons as std::max(v, 0) and std::min(.., 6): NaN and -0 pass as they do there.
 inline float act1(float v, Activation a) {
     if (a == Activation::None) return v;
@@ -214,14 +222,12 @@ void conv2d_direct(const Layer& l, const LayerGeometry& g, const float* in, cons
 #pragma omp parallel for schedule(static)
     for (int64_t row = 0; row < rows; ++row) {
         const int n = int(row / g.out.h), oy = int(row % g.out.h);
-        int ky0 = 0, ky1 = l.kernel_h;
-        while (ky0 < ky1 && oy * l.stride_h - g.pad_top + ky0 * l.dilation_h < 0) ++ky0;
-        while (ky1 > ky0 && oy * l.stride_h - g.pad_top + (ky1 - 1) * l.dilation_h >= g.in.h) --ky1;
+        int ky0, ky1;
+        valid_taps(oy, l.stride_h, g.pad_top, l.dilation_h, l.kernel_h, g.in.h, ky0, ky1);
         const float* in_n = in + int64_t(n) * g.in.h * g.in.w * cin;
         for (int ox = 0; ox < g.out.w; ++ox) {
-            int kx0 = 0, kx1 = kw;
-            while (kx0 < kx1 && ox * l.stride_w - g.pad_left + kx0 * l.dilation_w < 0) ++kx0;
-            while (kx1 > kx0 && ox * l.stride_w - g.pad_left + (kx1 - 1) * l.dilation_w >= g.in.w) --kx1;
+            int kx0, kx1;
+            valid_taps(ox, l.stride_w, g.pad_left, l.dilation_w, kw, g.in.w, kx0, kx1);
             const int64_t o_off = (row * g.out.w + ox) * cout;
             float* o = out + o_off;
             const float* r = e.residual ? e.residual + o_off : nullptr;
@@ -329,14 +335,12 @@ void depthwise(const Layer& l, const LayerGeometry& g, const float* in, const fl
     for (int64_t row = 0; row < rows; ++row) {
         const int n = int(row / g.out.h), oy = int(row % g.out.h);
         // Valid ky range for this row (iy increases with ky).
-        int ky0 = 0, ky1 = l.kernel_h;
-        while (ky0 < ky1 && oy * l.stride_h - g.pad_top + ky0 * l.dilation_h < 0) ++ky0;
-        while (ky1 > ky0 && oy * l.stride_h - g.pad_top + (ky1 - 1) * l.dilation_h >= g.in.h) --ky1;
+        int ky0, ky1;
+        valid_taps(oy, l.stride_h, g.pad_top, l.dilation_h, l.kernel_h, g.in.h, ky0, ky1);
         const float* in_n = in + int64_t(n) * g.in.h * g.in.w * cin;
         for (int ox = 0; ox < g.out.w; ++ox) {
-            int kx0 = 0, kx1 = kw;
-            while (kx0 < kx1 && ox * l.stride_w - g.pad_left + kx0 * l.dilation_w < 0) ++kx0;
-            while (kx1 > kx0 && ox * l.stride_w - g.pad_left + (kx1 - 1) * l.dilation_w >= g.in.w) --kx1;
+            int kx0, kx1;
+            valid_taps(ox, l.stride_w, g.pad_left, l.dilation_w, kw, g.in.w, kx0, kx1);
             const int64_t o_off = (row * g.out.w + ox) * cout;
             float* o = out + o_off;
             const float* r = e.residual ? e.residual + o_off : nullptr;

@@ -61,10 +61,7 @@ void check_fused(const std::string& label, Layer dw, Layer pw, const std::vector
     const int o = b.add(pw);
     b.net.heatmap = b.net.offsets = b.net.displacement_fwd = b.net.displacement_bwd = o;
     Network net = b.finish();
-    auto abs_store = std::make_shared<std::vector<float>>(abs_of(net.weights));
-    Network abs_net = net;
-    abs_net.weights = std::span<const float>(*abs_store);
-    abs_net.weight_storage = abs_store;
+    const Network abs_net = with_abs_weights(net);
     VulkanOptions options;
     options.fuse_always = true;
     VulkanExecutor gpu(net, rt, options);

@@ -107,6 +107,17 @@ inline std::vector<float> random_input(size_t n, uint32_t seed, float scale = 1.
     return v;
 }
 
+// The same network with |w| for every weight: run_layer on it and |x| gives sum |x||w|, which error
+// bounds scale with.
+inline Network with_abs_weights(const Network& net) {
+    auto store = std::make_shared<std::vector<float>>(net.weights.begin(), net.weights.end());
+    for (auto& v : *store) v = std::fabs(v);
+    Network out = net;
+    out.weights = std::span<const float>(*store);
+    out.weight_storage = store;
+    return out;
+}
+
 struct LayerCheck {
     double max_abs = 0, normalized = 0, bound_use = 0;  // bound_use: max |err| / bound (must be <= 1)
 };
@@ -119,12 +130,7 @@ struct LayerCheck {
 inline LayerCheck check_layers(const Network& net, const std::vector<std::vector<float>>& gpu, int h, int w, int n,
                                const std::string& label) {
     auto geo = net.geometry(h, w, n);
-    // |w| network for the bound.
-    auto abs_store = std::make_shared<std::vector<float>>(net.weights.begin(), net.weights.end());
-    for (auto& v : *abs_store) v = std::fabs(v);
-    Network abs_net = net;
-    abs_net.weights = std::span<const float>(*abs_store);
-    abs_net.weight_storage = abs_store;
+    const Network abs_net = with_abs_weights(net);  // for the bound
     LayerCheck worst;
     constexpr double u = 1.0 / (1 << 24);
     for (size_t i = 0; i < net.layers.size(); ++i) {

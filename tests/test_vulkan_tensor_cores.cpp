@@ -57,11 +57,7 @@ struct Fp16Check {
 // Every Conv2D layer of the plan's tensors against run_layer, under the bound above.
 Fp16Check check_fp16_layers(const Network& net, const std::vector<std::vector<float>>& gpu, int h, int w, int n, const std::string& label) {
     auto geo = net.geometry(h, w, n);
-    auto abs_store = std::make_shared<std::vector<float>>(net.weights.begin(), net.weights.end());
-    for (auto& v : *abs_store) v = std::fabs(v);
-    Network abs_net = net;
-    abs_net.weights = std::span<const float>(*abs_store);
-    abs_net.weight_storage = abs_store;
+    const Network abs_net = with_abs_weights(net);
     Fp16Check worst;
     constexpr double u = 1.0 / (1 << 24);
     for (size_t i = 0; i < net.layers.size(); ++i) {
@@ -78,7 +74,7 @@ Fp16Check check_fp16_layers(const Network& net, const std::vector<std::vector<fl
         std::vector<float> ax(gpu[l.input].size()), ar;
         double max_x = 0, max_w = 0;
         for (size_t k = 0; k < ax.size(); ++k) ax[k] = std::fabs(gpu[l.input][k]), max_x = std::max(max_x, double(ax[k]));
-        for (uint64_t k = 0; k < l.weight_count; ++k) max_w = std::max(max_w, double((*abs_store)[l.weight_offset + k]));
+        for (uint64_t k = 0; k < l.weight_count; ++k) max_w = std::max(max_w, double(abs_net.weights[l.weight_offset + k]));
         std::span<const float> ar_span;
         if (l.input2 >= 0) {
             ar.resize(gpu[l.input2].size());

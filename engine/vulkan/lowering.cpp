@@ -135,6 +135,24 @@ void split_k(Dispatch& d, const Gemm& m, uint64_t m_tiles, uint32_t gy, int BK, 
     elementwise_groups(r, outputs, f, name);
 }
 
+// The workgroup grid of a GEMM dispatch (m tiles over x, then z; N tiles over y), its bindings,
+// and split-K where it pays.
+Dispatch finish_gemm(Dispatch& d, const Gemm& m, uint64_t rows, int BM, int BN, int BK, const DeviceFeatures& f,
+                     const std::string& name) {
+    const uint64_t m_tiles = div_up(rows, BM);
+    const uint32_t gx = uint32_t(std::min<uint64_t>(m_tiles, f.max_workgroup_count[0]));
+    const uint64_t gz = div_up(m_tiles, gx);
+    const uint32_t gy = div_up(uint64_t(m.co), BN);
+    if (gz > f.max_workgroup_count[2] || gy > f.max_workgroup_count[1])
+        throw VulkanError("Vulkan: layer '" + name + "' needs more workgroups than the device allows");
+    d.groups = {gx, gy, uint32_t(gz)};
+    d.uses_filter = true;
+    d.uses_bias = m.bias;
+    d.uses_input2 = m.residual;
+    split_k(d, m, m_tiles, gy, BK, f);
+    return d;
+}
+
 // The GEMM on tensor cores (coopmat_gemm.glsl).
 Dispatch lower_coopmat(const Gemm& m, const LayerGeometry& g, const DeviceFeatures& f) {
     const std::string& name = *m.name;
@@ -176,18 +194,7 @@ Dispatch lower_coopmat(const Gemm& m, const LayerGeometry& g, const DeviceFeatur
     d.spec[kCmVecA] = a_vec4, d.spec[kCmVecB] = b_vec4;
     checked_count(rows * uint64_t(m.co), name);
     d.push.count = checked_count(rows, name);
-    const uint64_t m_tiles = div_up(rows, t.BM);
-    const uint32_t gx = uint32_t(std::min<uint64_t>(m_tiles, f.max_workgroup_count[0]));
-    const uint64_t gz = div_up(m_tiles, gx);
-    const uint32_t gy = div_up(uint64_t(m.co), t.BN);
-    if (gz > f.max_workgroup_count[2] || gy > f.max_workgroup_count[1])
-        throw VulkanError("Vulkan: layer '" + name + "' needs more workgroups than the device allows");
-    d.groups = {gx, gy, uint32_t(gz)};
-    d.uses_filter = true;
-    d.uses_bias = m.bias;
-    d.uses_input2 = m.residual;
-    split_k(d, m, m_tiles, gy, BK, f);
-    return d;
+    return finish_gemm(d, m, rows, t.BM, t.BN, BK, f, name);
 }
 
 // g: the geometry whose spatial sizes and pads the kernel's push constants carry (the layer's; for
@@ -237,18 +244,7 @@ Dispatch lower_gemm(const Gemm& m, const LayerGeometry& g, const DeviceFeatures&
     const uint64_t outputs = rows * uint64_t(m.co);
     checked_count(outputs, name);
     d.push.count = checked_count(rows, name);
-    const uint64_t m_tiles = div_up(rows, BM);
-    const uint32_t gx = uint32_t(std::min<uint64_t>(m_tiles, f.max_workgroup_count[0]));
-    const uint64_t gz = div_up(m_tiles, gx);
-    const uint32_t gy = div_up(uint64_t(m.co), BN);
-    if (gz > f.max_workgroup_count[2] || gy > f.max_workgroup_count[1])
-        throw VulkanError("Vulkan: layer '" + name + "' needs more workgroups than the device allows");
-    d.groups = {gx, gy, uint32_t(gz)};
-    d.uses_filter = true;
-    d.uses_bias = m.bias;
-    d.uses_input2 = m.residual;
-    split_k(d, m, m_tiles, gy, BK, f);
-    return d;
+    return finish_gemm(d, m, rows, BM, BN, BK, f, name);
 }
 
 }  // namespace
