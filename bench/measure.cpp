@@ -131,12 +131,11 @@ ColdStart measure_cold_start(const engine::Network& net, engine::VulkanOptions o
                              const std::filesystem::path& scratch_dir) {
     ColdStart out;
     std::filesystem::create_directories(scratch_dir);
-    const auto cache_file = scratch_dir / "pipelines.bin";
-    std::filesystem::remove(cache_file);
+    const auto cache_dir = scratch_dir / "pipelines";
+    std::filesystem::remove_all(cache_dir);
     auto build = [&](bool cache) {
         engine::VulkanOptions o = options;
-        o.pipeline_cache = cache;
-        o.pipeline_cache_path = cache_file;
+        o.pipeline_cache_dir = cache ? cache_dir : std::filesystem::path();
         auto t0 = Clock::now();
         engine::VulkanExecutor gpu(net, o);
         gpu.prepare(height, width, batch);
@@ -146,8 +145,8 @@ ColdStart measure_cold_start(const engine::Network& net, engine::VulkanOptions o
     out.no_cache_ms = build(false);
     out.cache_miss_ms = build(true);
     out.cache_hit_ms = build(true);
-    std::filesystem::remove(cache_file);
     std::error_code ec;
+    std::filesystem::remove_all(cache_dir, ec);
     std::filesystem::remove(scratch_dir, ec);  // only if empty
     return out;
 }

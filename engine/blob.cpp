@@ -1,5 +1,7 @@
 #include "engine/blob.h"
 
+#include "engine/file_io.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -7,6 +9,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <random>
 
 namespace posenet::engine {
@@ -209,28 +212,10 @@ struct Mapping {
         if (addr) munmap(addr, bytes);
     }
 };
-}  // namespace
 
-Network load_blob(const fs::path& path) {
-    const std::string file = path.string();
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw ModelError(file + ": cannot open (" + std::strerror(errno) + ")");
-    struct stat st{};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw ModelError(file + ": not a regular file");
-    }
-    auto map = std::make_shared<Mapping>();
-    map->bytes = size_t(st.st_size);
-    if (map->bytes < sizeof(Header)) {
-        ::close(fd);
-        throw ModelError(file + ": too short to be a model blob (" + std::to_string(map->bytes) + " bytes)");
-    }
-    void* addr = mmap(nullptr, map->bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    ::close(fd);
-    if (addr == MAP_FAILED) throw ModelError(file + ": mmap failed");
-    map->addr = addr;
-    const char* base = static_cast<const char*>(addr);
+Network parse_blob(const char* base, size_t bytes, std::shared_ptr<const void> storage, const std::string& file) {
+    if (bytes < sizeof(Header))
+        throw ModelError(file + ": too short to be a model blob (" + std::to_string(bytes) + " bytes)");
 
     Header h;
     std::memcpy(&h, base, sizeof h);
@@ -238,12 +223,12 @@ Network load_blob(const fs::path& path) {
     if (h.version != kBlobVersion)
         throw ModelError(file + ": format version " + std::to_string(h.version) + " is not supported (this build reads " +
                          std::to_string(kBlobVersion) + ")");
-    if (h.header_bytes != sizeof(Header) || h.file_bytes != map->bytes || h.meta_offset != sizeof(Header) ||
-        h.meta_bytes > map->bytes || h.weights_offset < h.meta_offset + h.meta_bytes || h.weights_offset % kBlobAlignment ||
+    if (h.header_bytes != sizeof(Header) || h.file_bytes != bytes || h.meta_offset != sizeof(Header) ||
+        h.meta_bytes > bytes || h.weights_offset < h.meta_offset + h.meta_bytes || h.weights_offset % kBlobAlignment ||
         h.weights_offset + h.weights_bytes != h.file_bytes || h.weights_bytes % sizeof(float))
-        throw ModelError(file + ": sizes in the header disagree with the file (" + std::to_string(map->bytes) +
+        throw ModelError(file + ": sizes in the header disagree with the file (" + std::to_string(bytes) +
                          " bytes; truncated?)");
-    if (fnv1a64(base + sizeof(Header), map->bytes - sizeof(Header)) != h.checksum)
+    if (fnv1a64(base + sizeof(Header), bytes - sizeof(Header)) != h.checksum)
         throw ModelError(file + ": checksum mismatch: the file is corrupt");
 
     Reader r(base + h.meta_offset, h.meta_bytes, file);
@@ -280,7 +265,7 @@ Network load_blob(const fs::path& path) {
         net.layers.push_back(std::move(l));
     }
     net.weights = std::span<const float>(reinterpret_cast<const float*>(base + h.weights_offset), h.weights_bytes / sizeof(float));
-    net.weight_storage = map;
+    net.weight_storage = std::move(storage);
     try {
         net.validate();
     } catch (const ModelError& e) {
@@ -288,5 +273,35 @@ Network load_blob(const fs::path& path) {
     }
     return net;
 }
+}  // namespace
+
+Network load_blob(const fs::path& path) {
+    const std::string file = path.string();
+    uint64_t size = 0;
+    std::string why;
+    int fd = open_regular_file(path, size, why);
+    if (fd < 0) throw ModelError(file + ": cannot read the model: " + why);
+    if (size < sizeof(Header)) {
+        ::close(fd);
+        throw ModelError(file + ": too short to be a model blob (" + std::to_string(size) + " bytes)");
+    }
+    auto map = std::make_shared<Mapping>();
+    map->bytes = size_t(size);
+    void* addr = mmap(nullptr, map->bytes, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (addr == MAP_FAILED) throw ModelError(file + ": mmap failed");
+    map->addr = addr;
+    return parse_blob(static_cast<const char*>(addr), map->bytes, map, file);
+}
+
+Network load_blob(std::span<const uint8_t> bytes, const std::string& name) {
+    // An owned copy, aligned as a mapping would be, so the weights can be read in place.
+    const size_t n = bytes.size();
+    std::shared_ptr<uint8_t> copy(static_cast<uint8_t*>(::operator new(n == 0 ? 1 : n, std::align_val_t(kBlobAlignment))),
+                                  [](uint8_t* p) { ::operator delete(p, std::align_val_t(kBlobAlignment)); });
+    if (n) std::memcpy(copy.get(), bytes.data(), n);
+    return parse_blob(reinterpret_cast<const char*>(copy.get()), n, copy, name);
+}
+
 
 }  // namespace posenet::engine

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
+#include <string>
 
 #include "engine/network.h"
 
@@ -19,6 +21,8 @@ void save_blob(const Network& network, const std::filesystem::path& path);
 // Maps the file and checks magic, version, sizes and checksum; the returned network's weights
 // point into the mapping. Throws ModelError naming the file and what is wrong.
 Network load_blob(const std::filesystem::path& path);
+// The same from a blob in memory (copied); `name` stands for the file in messages.
+Network load_blob(std::span<const uint8_t> bytes, const std::string& name);
 
 uint64_t fnv1a64(const void* data, size_t bytes, uint64_t seed = 0xcbf29ce484222325ull);
 

@@ -27,6 +27,7 @@ public:
     }
     NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1) const;
     const char* backend_name() const override { return "cpu"; }
+    std::string device_name() const override { return std::string("cpu (") + cpu::to_string(isa()) + ")"; }
     cpu::Isa isa() const { return kernels_->isa; }
 
     // Every tensor by id (index 0 is the input), for tests that compare layer by layer. run() instead

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "engine/network.h"
 
@@ -32,6 +33,8 @@ public:
     // input: batch x height x width x 3, already preprocessed (see posenet/preprocess.h).
     virtual NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1) = 0;
     virtual const char* backend_name() const = 0;
+    virtual std::string device_name() const = 0;  // the Vulkan device's name, or "cpu (<kernel set>)"
+    virtual int device_index() const { return -1; }  // the Vulkan device's index; -1 on the CPU
     // Backends that preprocess on the device take the 8-bit image itself (batch 1) and return true;
     // the others return false and the caller preprocesses on the CPU.
     virtual bool run_image(const ImageInput& image, int height, int width, NetworkOutputs& out) {

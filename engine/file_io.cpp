@@ -92,29 +92,37 @@ std::optional<std::string> regular_file_problem(const std::filesystem::path& pat
     return std::nullopt;
 }
 
-std::optional<std::string> write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) return "is a directory";
-    const std::filesystem::path folder = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    // A fresh name nobody else holds (O_EXCL), in the target's folder so the rename stays on one file
+int create_unique_temporary(const std::filesystem::path& target, std::filesystem::path& tmp, std::string& why) {
+    const std::filesystem::path folder = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    // A fresh name nobody else holds (O_EXCL), in the target's folder so a rename stays on one file
     // system; mode 0666 less the umask, as any new file.
     static std::atomic<uint64_t> counter{0};
-    std::filesystem::path tmp;
-    int fd = -1;
-    for (int attempt = 0; fd < 0 && attempt < 100; ++attempt) {
+    for (int attempt = 0; attempt < 100; ++attempt) {
         uint64_t tag = (uint64_t(::getpid()) << 32) ^ (counter.fetch_add(1) * 0x9e3779b97f4a7c15ull) ^
                        uint64_t(std::random_device{}());
         char suffix[32];
         std::snprintf(suffix, sizeof suffix, ".%016llx.tmp", static_cast<unsigned long long>(tag));
-        tmp = folder / ("." + path.filename().string() + suffix);
-        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST) break;
+        tmp = folder / ("." + target.filename().string() + suffix);
+        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) return fd;
+        if (errno != EEXIST) break;
     }
-    if (fd < 0) return std::string("cannot create a file in ") + folder.string() + ": " + errno_text(errno);
-    auto fail = [&](const std::string& why) -> std::optional<std::string> {
+    why = std::string("cannot create a file in ") + folder.string() + ": " + errno_text(errno);
+    tmp.clear();
+    return -1;
+}
+
+std::optional<std::string> write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return "is a directory";
+    std::filesystem::path tmp;
+    std::string why;
+    int fd = create_unique_temporary(path, tmp, why);
+    if (fd < 0) return why;
+    auto fail = [&](const std::string& reason) -> std::optional<std::string> {
         ::close(fd);
         ::unlink(tmp.c_str());
-        return why;
+        return reason;
     };
     size_t done = 0;
     while (done < bytes.size()) {

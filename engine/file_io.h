@@ -30,6 +30,10 @@ std::optional<std::vector<uint8_t>> read_regular_file(const std::filesystem::pat
 // Why `path` cannot be read as a regular file, or nullopt when it can be opened as one (nothing read).
 std::optional<std::string> regular_file_problem(const std::filesystem::path& path);
 
+// Creates an empty file with a fresh name beside `target` (".<name>.<random>.tmp", O_EXCL: never an
+// existing file) and returns its descriptor open for writing, with `tmp` set; -1 with `why` set.
+int create_unique_temporary(const std::filesystem::path& target, std::filesystem::path& tmp, std::string& why);
+
 // Writes `bytes` to `path` atomically (see above). Returns nullopt on success, else the reason.
 std::optional<std::string> write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes);
 inline std::optional<std::string> write_file_atomically(const std::filesystem::path& path, const std::string& text) {

@@ -5,13 +5,6 @@
 
 namespace posenet::engine {
 
-const char* to_string(Architecture a) {
-    switch (a) {
-        case Architecture::MobileNetV1: return "MobileNetV1";
-        case Architecture::ResNet50: return "ResNet50";
-    }
-    return "?";
-}
 const char* to_string(LayerKind k) {
     switch (k) {
         case LayerKind::Conv2D: return "conv";

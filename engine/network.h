@@ -9,19 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "posenet/config.h"  // the public vocabulary: Architecture, InputTransform, ModelError
+
 namespace posenet::engine {
 
 // Any failure to read, convert or validate a model. The message names the file, node or value.
-struct ModelError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-enum class Architecture : uint32_t { MobileNetV1 = 1, ResNet50 = 2 };
+using posenet::ModelError;
+using posenet::Architecture;
 // How input pixels (0..255, RGB) become model input: see posenet/preprocess.h.
-enum class InputTransform : uint32_t {
-    MobileNetScale = 1,  // fl32(fl32(x * fl32(2/255)) + (-1))
-    ResNetMeanShift = 2  // x + [-123.15, -115.90, -103.06]
-};
+using posenet::InputTransform;
 // How a graph's `dilations` attribute is read. TF.js reads (attr[1], attr[2]), which turns the
 // official [2,2,1,1] into (h=2, w=1); the network was trained with (2, 2).
 enum class DilationReading : uint32_t { TfjsParity = 0, Trained = 1 };
@@ -31,7 +27,7 @@ enum class Activation : uint32_t { None = 0, Relu = 1, Relu6 = 2 };
 // Same/Valid as TensorFlow defines them, computed on the input after the explicit pads below.
 enum class Padding : uint32_t { Same = 0, Valid = 1 };
 
-const char* to_string(Architecture);
+using posenet::to_string;
 const char* to_string(LayerKind);
 const char* to_string(Activation);
 const char* to_string(Padding);

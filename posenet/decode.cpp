@@ -1,4 +1,4 @@
-#include "posenet/fp_strict.h"
+#include "engine/fp_strict.h"
 
 #include "posenet/decode.h"
 
@@ -61,7 +61,7 @@ struct Mapper {
             return;
         }
         const Letterbox& lb = *to.letterbox;
-        const Padding& p = lb.padding;
+        const LetterboxPadding& p = lb.padding;
         const double height = lb.image_height, width = lb.image_width;
         const double in_h = lb.input_height, in_w = lb.input_width;
         scale_y = height / (in_h * (1 - p.top - p.bottom));
@@ -388,10 +388,9 @@ std::vector<Pose> decode_multiple_poses(std::span<const float> scores, std::span
 
 std::vector<Pose> decode_poses(std::span<const float> scores, std::span<const float> offsets,
                                std::span<const float> displacement_fwd, std::span<const float> displacement_bwd,
-                               int height, int width, int output_stride, const DecodeConfig& config,
+                               int height, int width, int output_stride, const EstimationConfig& config,
                                const Letterbox* letterbox) {
-    if (config.max_poses < 1)
-        throw std::invalid_argument("max_poses must be >= 1, got " + std::to_string(config.max_poses));
+    validate(config);
     const ToImage to{letterbox, config.flip_horizontal};
     if (config.max_poses == 1) return {decode_single_pose(scores, offsets, height, width, output_stride, to)};
     return decode_multiple_poses(scores, offsets, displacement_fwd, displacement_bwd, height, width, output_stride,

@@ -14,15 +14,17 @@
 #include <span>
 #include <vector>
 
+#include "posenet/config.h"
+#include "posenet/export.h"
 #include "posenet/pose.h"
 #include "posenet/preprocess.h"
 
 namespace posenet {
 
 // tf.sigmoid on the cpu backend: 1 / (1 + Math.exp(-x)) in double, stored as float32.
-float sigmoid(float logit);
-void sigmoid(std::span<const float> logits, std::span<float> scores);  // same sizes
-std::vector<float> sigmoid(std::span<const float> logits);
+POSENET_API float sigmoid(float logit);
+POSENET_API void sigmoid(std::span<const float> logits, std::span<float> scores);  // same sizes
+POSENET_API std::vector<float> sigmoid(std::span<const float> logits);
 
 // Where decoded keypoints go. nullptr letterbox: model-input pixels (flip not allowed).
 struct ToImage {
@@ -32,7 +34,7 @@ struct ToImage {
 
 // decodeSinglePose: per keypoint the first maximum (row-major) of its h x w scores; position
 // fl32(cell * stride + offset); pose score = (sum of the 17 scores in double) / 17.
-Pose decode_single_pose(std::span<const float> scores, std::span<const float> offsets, int height, int width,
+POSENET_API Pose decode_single_pose(std::span<const float> scores, std::span<const float> offsets, int height, int width,
                         int output_stride, ToImage to_image = {});
 
 // decodeMultiplePoses: root candidates are cells with score >= score_threshold that are the maximum of
@@ -42,31 +44,26 @@ Pose decode_single_pose(std::span<const float> scores, std::span<const float> of
 // keypoints not within nms_radius of an earlier pose's same keypoint, / 17. Decode order, not sorted.
 // Throws std::invalid_argument for bad sizes, max_poses < 1, score_threshold outside [0, 1] or
 // nms_radius <= 0 (the package's validateEstimationConfig).
-std::vector<Pose> decode_multiple_poses(std::span<const float> scores, std::span<const float> offsets,
+POSENET_API std::vector<Pose> decode_multiple_poses(std::span<const float> scores, std::span<const float> offsets,
                                         std::span<const float> displacement_fwd,
                                         std::span<const float> displacement_bwd, int height, int width,
                                         int output_stride, int max_poses, double score_threshold,
                                         double nms_radius, ToImage to_image = {});
 
 // The detector's choice: max_poses == 1 -> decode_single_pose (displacements unused), else
-// decode_multiple_poses. Defaults are the package's MULTI_PERSON_ESTIMATION_CONFIG.
-struct DecodeConfig {
-    int max_poses = 1;
-    double score_threshold = 0.5;
-    double nms_radius = 20;
-    bool flip_horizontal = false;
-};
-std::vector<Pose> decode_poses(std::span<const float> scores, std::span<const float> offsets,
+// decode_multiple_poses with the config's threshold and radius. Throws ConfigError for a config that
+// validate(EstimationConfig) refuses.
+POSENET_API std::vector<Pose> decode_poses(std::span<const float> scores, std::span<const float> offsets,
                                std::span<const float> displacement_fwd, std::span<const float> displacement_bwd,
-                               int height, int width, int output_stride, const DecodeConfig& config,
+                               int height, int width, int output_stride, const EstimationConfig& config,
                                const Letterbox* letterbox);
 
 // scalePoses / flipPosesHorizontal on poses already in model-input pixels (float in, float out;
 // decoding with a ToImage is more exact: it scales the decoder's doubles).
-void scale_poses(std::span<Pose> poses, const Letterbox& letterbox);
-void flip_poses_horizontal(std::span<Pose> poses, int image_width);
+POSENET_API void scale_poses(std::span<Pose> poses, const Letterbox& letterbox);
+POSENET_API void flip_poses_horizontal(std::span<Pose> poses, int image_width);
 
 // The package's Math.round: nearest integer, halves toward +infinity.
-double js_round(double x);
+POSENET_API double js_round(double x);
 
 }  // namespace posenet

@@ -29,17 +29,6 @@
 
 namespace posenet {
 
-int bytes_per_pixel(PixelFormat format) {
-    switch (format) {
-        case PixelFormat::RGB8:
-        case PixelFormat::BGR8: return 3;
-        case PixelFormat::RGBA8:
-        case PixelFormat::BGRA8: return 4;
-        case PixelFormat::Gray8: return 1;
-    }
-    throw std::invalid_argument("unknown PixelFormat");
-}
-
 const char* to_string(PixelFormat format) {
     switch (format) {
         case PixelFormat::RGB8: return "RGB8";
@@ -52,24 +41,25 @@ const char* to_string(PixelFormat format) {
 }
 
 void validate(const ImageView& image) {
-    if (image.data == nullptr) throw std::invalid_argument("image view has no data");
+    if (image.data == nullptr) throw ConfigError("image view: data is null");
     if (image.width <= 0 || image.height <= 0)
-        throw std::invalid_argument("image view has size " + std::to_string(image.width) + "x" +
-                                    std::to_string(image.height));
+        throw ConfigError("image view: size " + std::to_string(image.height) + "x" + std::to_string(image.width) +
+                          " (height x width) must be positive");
+    if (bytes_per_pixel(image.format) == 0) throw ConfigError("image view: unknown pixel format " + std::to_string(int(image.format)));
     const int64_t row = int64_t(image.width) * bytes_per_pixel(image.format);
-    if (image.row_stride_bytes < row)
-        throw std::invalid_argument("image view row stride " + std::to_string(image.row_stride_bytes) +
-                                    " is less than a row (" + std::to_string(row) + " bytes, " +
-                                    to_string(image.format) + ")");
+    if (image.row_stride_bytes < 0 || (image.row_stride_bytes != 0 && image.row_stride_bytes < row))
+        throw ConfigError("image view: row stride " + std::to_string(image.row_stride_bytes) + " is less than a row (" +
+                          std::to_string(row) + " bytes, " + to_string(image.format) + ")");
 }
 
 void validate(const FloatImageView& image) {
-    if (image.data == nullptr) throw std::invalid_argument("float image view has no data");
+    if (image.data == nullptr) throw ConfigError("float image view: data is null");
     if (image.width <= 0 || image.height <= 0)
-        throw std::invalid_argument("float image view has size " + std::to_string(image.width) + "x" +
-                                    std::to_string(image.height));
-    if (image.row_stride_floats != 0 && image.row_stride_floats < image.width * 3)
-        throw std::invalid_argument("float image view row stride is less than width * 3");
+        throw ConfigError("float image view: size " + std::to_string(image.height) + "x" + std::to_string(image.width) +
+                          " (height x width) must be positive");
+    if (image.row_stride_floats < 0 || (image.row_stride_floats != 0 && image.row_stride_floats < int64_t(image.width) * 3))
+        throw ConfigError("float image view: row stride " + std::to_string(image.row_stride_floats) +
+                          " is less than width * 3");
 }
 
 ImageError::ImageError(const std::string& file, const std::string& reason)
@@ -128,7 +118,7 @@ Image to_rgb(const ImageView& image) {
     const bool bgr = image.format == PixelFormat::BGR8 || image.format == PixelFormat::BGRA8;
     const bool gray = image.format == PixelFormat::Gray8;
     for (int y = 0; y < image.height; ++y) {
-        const uint8_t* row = image.data + size_t(y) * size_t(image.row_stride_bytes);
+        const uint8_t* row = image.data + size_t(y) * size_t(image.stride());
         uint8_t* dst = out.pixels.data() + size_t(y) * size_t(image.width) * 3;
         for (int x = 0; x < image.width; ++x) {
             const uint8_t* p = row + size_t(x) * size_t(bpp);
@@ -153,7 +143,7 @@ void write_png(const std::filesystem::path& path, const ImageView& image) {
         ok = stbi_write_png(file.c_str(), rgb.width, rgb.height, 3, rgb.pixels.data(), rgb.width * 3);
     } else {
         ok = stbi_write_png(file.c_str(), image.width, image.height, bytes_per_pixel(image.format),
-                            image.data, image.row_stride_bytes);
+                            image.data, image.stride());
     }
     if (!ok) throw ImageError(file, "cannot write PNG");
 }

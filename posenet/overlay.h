@@ -3,12 +3,13 @@
 
 #include <span>
 
+#include "posenet/export.h"
 #include "posenet/image.h"
 #include "posenet/pose.h"
 
 namespace posenet {
 
 // Keypoints below min_score (and the bones touching them) are not drawn.
-void draw_poses(Image& image, std::span<const Pose> poses, float min_score = 0.3f);
+POSENET_API void draw_poses(Image& image, std::span<const Pose> poses, float min_score = 0.3f);
 
 }  // namespace posenet

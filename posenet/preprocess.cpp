@@ -1,4 +1,4 @@
-#include "posenet/fp_strict.h"
+#include "engine/fp_strict.h"
 
 #include "posenet/preprocess.h"
 
@@ -9,14 +9,6 @@
 #include <string>
 
 namespace posenet {
-
-int valid_input_resolution(int resolution, int output_stride) {
-    if (output_stride <= 0) throw std::invalid_argument("output stride must be positive");
-    if (resolution <= 0) throw std::invalid_argument("input resolution must be positive");
-    // load_utils.js toValidInputResolution
-    if ((resolution - 1) % output_stride == 0) return resolution;
-    return (resolution / output_stride) * output_stride + 1;
-}
 
 Letterbox compute_letterbox(int image_height, int image_width, int input_height, int input_width) {
     if (image_height <= 0 || image_width <= 0 || input_height <= 0 || input_width <= 0)
@@ -31,7 +23,7 @@ Letterbox compute_letterbox(int image_height, int image_width, int input_height,
     double roi_w = W0, roi_h = H0;
 
     // image_utils.js padRoi(roi, targetSize, keepAspectRatio = true).
-    Padding pad;
+    LetterboxPadding pad;
     const double tensor_ar = H / W;
     const double roi_ar = roi_h / roi_w;
     if (tensor_ar > roi_ar) {  // pad height
@@ -149,7 +141,7 @@ void resample(const ImageView& image, const Letterbox& lb, std::span<float> out)
     if (image.format == PixelFormat::BGR8 || image.format == PixelFormat::BGRA8) cmap[0] = 2, cmap[2] = 0;
     if (image.format == PixelFormat::Gray8) cmap[0] = cmap[1] = cmap[2] = 0;
     const uint8_t* data = image.data;
-    const size_t stride = size_t(image.row_stride_bytes);
+    const size_t stride = size_t(image.stride());
     transform_bilinear(lb, out, [&](int y, int x, int c) -> float {
         return float(data[size_t(y) * stride + size_t(x) * size_t(bpp) + size_t(cmap[c])]);
     });
@@ -181,13 +173,13 @@ float resnet_mean_shift(float x, int channel) {
     return float(double(x) + double(kMean[channel]));
 }
 
-void apply_input_transform(std::span<float> data, engine::InputTransform transform) {
+void apply_input_transform(std::span<float> data, InputTransform transform) {
     if (data.size() % 3 != 0) throw std::invalid_argument("input data size is not a multiple of 3 (RGB)");
     switch (transform) {
-        case engine::InputTransform::MobileNetScale:
+        case InputTransform::MobileNetScale:
             for (float& v : data) v = mobilenet_scale(v);
             return;
-        case engine::InputTransform::ResNetMeanShift:
+        case InputTransform::ResNetMeanShift:
             for (size_t i = 0; i < data.size(); ++i) data[i] = resnet_mean_shift(data[i], int(i % 3));
             return;
     }
@@ -196,7 +188,7 @@ void apply_input_transform(std::span<float> data, engine::InputTransform transfo
 
 namespace {
 template <class View>
-Letterbox preprocess_view(const View& image, int input_height, int input_width, engine::InputTransform transform,
+Letterbox preprocess_view(const View& image, int input_height, int input_width, InputTransform transform,
                           std::span<float> out) {
     validate(image);
     Letterbox lb = compute_letterbox(image.height, image.width, input_height, input_width);
@@ -207,17 +199,17 @@ Letterbox preprocess_view(const View& image, int input_height, int input_width, 
 }  // namespace
 
 Letterbox preprocess(const ImageView& image, int input_height, int input_width,
-                     engine::InputTransform transform, std::span<float> out) {
+                     InputTransform transform, std::span<float> out) {
     return preprocess_view(image, input_height, input_width, transform, out);
 }
 
 Letterbox preprocess(const FloatImageView& image, int input_height, int input_width,
-                     engine::InputTransform transform, std::span<float> out) {
+                     InputTransform transform, std::span<float> out) {
     return preprocess_view(image, input_height, input_width, transform, out);
 }
 
 PreprocessResult preprocess(const ImageView& image, int input_height, int input_width,
-                            engine::InputTransform transform) {
+                            InputTransform transform) {
     if (input_height <= 0 || input_width <= 0) throw std::invalid_argument("input size must be positive");
     PreprocessResult r;
     r.input.resize(size_t(input_height) * size_t(input_width) * 3);

@@ -8,7 +8,7 @@
 
 #include "engine/blob.h"
 #include "engine/tfjs_model.h"
-#include "posenet/coco_eval.h"
+#include "bench/coco_eval.h"
 #include "tests/test_support.h"
 #include "tests/tiny_model.h"
 

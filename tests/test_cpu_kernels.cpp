@@ -16,15 +16,13 @@
 #include "engine/cpu_executor.h"
 #include "engine/cpu_kernels.h"
 #include "engine/vulkan/executor.h"
-#include "posenet/backend.h"
+#include "engine/backend_selection.h"
 #include "posenet/detector.h"
 #include "tests/test_vulkan_support.h"
 
 using namespace posenet::engine;
-using posenet::auto_prefers_cpu;
 using posenet::Backend;
 using posenet::DetectorOptions;
-using posenet::make_executor;
 using posenet::test::NetBuilder;
 
 namespace {

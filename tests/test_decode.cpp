@@ -224,7 +224,7 @@ TEST_CASE("decode: multi pose maps back and flips like the single pose") {
     CHECK(m[0].keypoints[kNose].x == s.keypoints[kNose].x);
     CHECK(m[0].keypoints[kNose].y == s.keypoints[kNose].y);
 
-    DecodeConfig config;
+    EstimationConfig config;
     config.max_poses = 3;
     config.flip_horizontal = true;
     const std::vector<Pose> d = decode_poses(o.scores, o.offsets, o.fwd, o.bwd, 17, 17, 16, config, &lb);

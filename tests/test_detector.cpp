@@ -38,7 +38,9 @@ fs::path tiny_blob(const std::string& name) {
 TEST_CASE("detector: pose-detection's config rules, each error naming its field") {
     ModelConfig c;
     c.model = "x.pnb";
-    CHECK(config_error(c) == "(no error)");
+    CHECK(config_error(c) == "(no error)");  // nothing set: everything comes from the model
+    c.architecture = Architecture::MobileNetV1;
+    c.multiplier = 0.75f;
     c.output_stride = 32;
     CHECK(config_error(c).find("multiplier 0.75: an outputStride of 32 needs multiplier 1") == 0);
     c.multiplier = 1.0f;
@@ -49,7 +51,8 @@ TEST_CASE("detector: pose-detection's config rules, each error naming its field"
     c.multiplier = 0.6f;
     CHECK(config_error(c).find("multiplier 0.6") == 0);
     c = {};
-    c.architecture = engine::Architecture::ResNet50;
+    c.architecture = Architecture::ResNet50;
+    c.multiplier = 0.75f;
     CHECK(config_error(c).find("multiplier") == 0);  // ResNet has none
     c.multiplier = 1.0f;
     c.output_stride = 8;
@@ -59,10 +62,15 @@ TEST_CASE("detector: pose-detection's config rules, each error naming its field"
     c.quant_bytes = 3;
     CHECK(config_error(c).find("quantBytes 3") == 0);
     c = {};
-    c.input_resolution = {0, 257};
+    c.input_resolution = {257, 0};
     CHECK(config_error(c).find("inputResolution") == 0);
     c.input_resolution = {10, 10};
+    c.output_stride = 16;
     CHECK(config_error(c).find("too small") != std::string::npos);
+
+    DetectorOptions o;
+    o.device = -5;
+    CHECK_THROWS_WITH_AS(validate(o), doctest::Contains("device -5"), ConfigError);
 
     EstimationConfig e;
     e.max_poses = 0;
@@ -77,9 +85,9 @@ TEST_CASE("detector: pose-detection's config rules, each error naming its field"
 
 TEST_CASE("detector: TF.js's input resolution rounding") {
     CHECK(valid_input_resolution({300, 300}, 16).width == 289);
-    CHECK(valid_input_resolution({257, 513}, 16).height == 513);
-    CHECK(valid_input_resolution({353, 250}, 8).height == 249);
-    CHECK(valid_input_resolution({353, 250}, 32).width == 353);
+    CHECK(valid_input_resolution({513, 257}, 16).height == 513);
+    CHECK(valid_input_resolution({250, 353}, 8).height == 249);
+    CHECK(valid_input_resolution({250, 353}, 32).width == 353);
 }
 
 TEST_CASE("detector: a config that does not match the model file names the field") {
@@ -87,22 +95,23 @@ TEST_CASE("detector: a config that does not match the model file names the field
     ModelConfig c;
     c.model = blob;
     c.output_stride = 16;
-    c.multiplier = 0.5f;
-    c.check_multiplier = false;
     CHECK_THROWS_WITH_AS(PoseDetector(c, {Backend::Cpu}), doctest::Contains("outputStride: the config says 16"), ConfigError);
     auto shared = require_shared("detector: config mismatch on a real model");
     if (!shared) return;
     ModelConfig r;
     r.model = *shared / "models/posenet/mobilenet/quant2/075/model-stride8.json";
     r.output_stride = 8;
+    r.quant_bytes = 4;
     CHECK_THROWS_WITH_AS(PoseDetector(r, {Backend::Cpu}), doctest::Contains("quantBytes: the config says 4"), ConfigError);
     r.quant_bytes = 2;
     r.multiplier = 1.0f;
     CHECK_THROWS_WITH_AS(PoseDetector(r, {Backend::Cpu}), doctest::Contains("multiplier: the config says 1"), ConfigError);
     r.multiplier = 0.75f;
-    r.architecture = engine::Architecture::ResNet50;
-    CHECK_THROWS_WITH_AS(PoseDetector(r, {Backend::Cpu}), doctest::Contains("architecture"), ConfigError);
-    r.architecture = engine::Architecture::MobileNetV1;
+    r.architecture = Architecture::ResNet50;
+    r.multiplier.reset();
+    // The architecture is named, not a multiplier rule that depends on it.
+    CHECK_THROWS_WITH_AS(PoseDetector(r, {Backend::Cpu}), doctest::Contains("architecture: the config says ResNet50"), ConfigError);
+    r.architecture = Architecture::MobileNetV1;
     PoseDetector ok(r, {Backend::Cpu});
     CHECK(ok.input_resolution().width == 257);
 }
@@ -111,14 +120,13 @@ TEST_CASE("detector: bad images are clear errors") {
     auto blob = tiny_blob("detector-images");
     ModelConfig c;
     c.model = blob;
-    c.check_architecture = c.check_output_stride = c.check_multiplier = c.check_quant_bytes = false;
     c.input_resolution = {33, 33};
     PoseDetector d(c, {Backend::Cpu});
     std::vector<uint8_t> px(12 * 10 * 4, 100);
-    CHECK_NOTHROW(d.estimate_poses(ImageView{px.data(), 12, 10, 12 * 4, PixelFormat::RGBA8}));
-    CHECK_THROWS(d.estimate_poses(ImageView{px.data(), 0, 10, 0, PixelFormat::RGB8}));
-    CHECK_THROWS(d.estimate_poses(ImageView{nullptr, 12, 10, 36, PixelFormat::RGB8}));
-    CHECK_THROWS(d.estimate_poses(ImageView{px.data(), 12, 10, 5, PixelFormat::RGB8}));  // stride < row
+    CHECK_NOTHROW(d.estimate_poses(ImageView{px.data(), 10, 12, 12 * 4, PixelFormat::RGBA8}));
+    CHECK_THROWS_AS(d.estimate_poses(ImageView{px.data(), 10, 0, 0, PixelFormat::RGB8}), ConfigError);
+    CHECK_THROWS_AS(d.estimate_poses(ImageView{nullptr, 10, 12, 36, PixelFormat::RGB8}), ConfigError);
+    CHECK_THROWS_AS(d.estimate_poses(ImageView{px.data(), 10, 12, 5, PixelFormat::RGB8}), ConfigError);  // stride < row
     auto dir = scratch_dir("detector-bad-files");
     std::ofstream(dir / "corrupt.png", std::ios::binary) << "\x89PNG\r\n\x1a\nthis is not a png";
     std::ofstream(dir / "empty.jpg", std::ios::binary);

@@ -59,9 +59,9 @@ void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_l
 
     ModelConfig mc;
     mc.model = rc.model_json;
-    mc.architecture = rc.architecture == "ResNet50" ? engine::Architecture::ResNet50 : engine::Architecture::MobileNetV1;
+    mc.architecture = rc.architecture == "ResNet50" ? Architecture::ResNet50 : Architecture::MobileNetV1;
     mc.output_stride = rc.output_stride;
-    mc.input_resolution = {rc.input_width, rc.input_height};
+    mc.input_resolution = {rc.input_height, rc.input_width};
     mc.multiplier = rc.multiplier;
     mc.quant_bytes = rc.quant_bytes;
     PoseDetector detector(mc, {backend});
@@ -76,15 +76,15 @@ void check_pipeline(const std::string& model, ReferenceConfig rc, size_t photo_l
         CAPTURE(rc.max_poses);
         CAPTURE(rc.flip);
         CAPTURE(detector.backend_name());
-        ImageView view{ref.rgb.data(), ref.width, ref.height, ref.width * 3, PixelFormat::RGB8};
+        ImageView view{ref.rgb.data(), ref.height, ref.width, ref.width * 3, PixelFormat::RGB8};
         Estimate e = detector.estimate(view, ec);
         // Model input: bit for bit.
         auto in = compare("input", detector_input(detector, view), ref.input);
         CHECK(in.max_abs == 0.0);
-        auto sc = compare("scores", e.heatmap_scores, ref.heatmap);
-        auto off = compare("offsets", e.outputs.offsets, ref.offsets);
-        auto fwd = compare("fwd", e.outputs.displacement_fwd, ref.displacement_fwd);
-        auto bwd = compare("bwd", e.outputs.displacement_bwd, ref.displacement_bwd);
+        auto sc = compare("scores", e.outputs.heatmap_scores.values, ref.heatmap);
+        auto off = compare("offsets", e.outputs.offsets.values, ref.offsets);
+        auto fwd = compare("fwd", e.outputs.displacement_fwd.values, ref.displacement_fwd);
+        auto bwd = compare("bwd", e.outputs.displacement_bwd.values, ref.displacement_bwd);
         CHECK(sc.max_abs <= 1e-4);
         CHECK(off.max_scaled <= 1e-3);
         CHECK(fwd.max_scaled <= 1e-3);
@@ -149,11 +149,7 @@ ReferenceConfig config(int stride, int w, int h, int quant, int max_poses, bool 
 
 }  // namespace
 
-std::vector<float> detector_input(PoseDetector& d, const ImageView& view) {
-    std::vector<float> input(size_t(d.input_resolution().height) * d.input_resolution().width * 3);
-    preprocess(view, d.input_resolution().height, d.input_resolution().width, d.network().input_transform, input);
-    return input;
-}
+std::vector<float> detector_input(PoseDetector& d, const ImageView& view) { return d.model_input(view); }
 
 TEST_CASE("pipeline parity: float 0.75 stride 16, every photo, 257 single pose") {
     Worst w[2];

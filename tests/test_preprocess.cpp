@@ -156,13 +156,13 @@ TEST_CASE("preprocess: MobileNet value shift is fl32(fl32(x * fl32(2/255)) - 1),
 
     std::vector<float> data = {0.0f, 127.0f, 255.0f, 3.5f, 64.25f, 200.0f};
     std::vector<float> copy = data;
-    apply_input_transform(data, engine::InputTransform::MobileNetScale);
+    apply_input_transform(data, InputTransform::MobileNetScale);
     for (size_t i = 0; i < data.size(); ++i) CHECK(data[i] == mobilenet_scale(copy[i]));
 }
 
 TEST_CASE("preprocess: ResNet mean shift adds fl32(RESNET_MEAN[c]) per channel") {
     std::vector<float> data = {200.0f, 200.0f, 200.0f, 0.5f, 0.0f, 255.0f};
-    apply_input_transform(data, engine::InputTransform::ResNetMeanShift);
+    apply_input_transform(data, InputTransform::ResNetMeanShift);
     CHECK(data[0] == 200.0f + float(-123.15));
     CHECK(data[1] == 200.0f + float(-115.90));
     CHECK(data[2] == 200.0f + float(-103.06));
@@ -186,24 +186,24 @@ TEST_CASE("preprocess: pixel formats and float images give the same model input"
         q[0] = p[2], q[1] = p[1], q[2] = p[0], q[3] = 0;
         for (int c = 0; c < 3; ++c) f[size_t(i) * 3 + size_t(c)] = float(p[c]);
     }
-    const auto t = engine::InputTransform::MobileNetScale;
+    const auto t = InputTransform::MobileNetScale;
     const PreprocessResult ref = preprocess(rgb.view(), 33, 17, t);
     CHECK(ref.input.size() == size_t(33 * 17 * 3));
     std::vector<float> out(ref.input.size());
-    preprocess(ImageView{bgr.data(), rgb.width, rgb.height, rgb.width * 3, PixelFormat::BGR8}, 33, 17, t, out);
+    preprocess(ImageView{bgr.data(), rgb.height, rgb.width, rgb.width * 3, PixelFormat::BGR8}, 33, 17, t, out);
     CHECK(out == ref.input);
-    preprocess(ImageView{rgba.data(), rgb.width, rgb.height, rgb.width * 4, PixelFormat::RGBA8}, 33, 17, t, out);
+    preprocess(ImageView{rgba.data(), rgb.height, rgb.width, rgb.width * 4, PixelFormat::RGBA8}, 33, 17, t, out);
     CHECK(out == ref.input);
-    preprocess(ImageView{bgra_padded.data(), rgb.width, rgb.height, padded_stride, PixelFormat::BGRA8}, 33, 17, t,
+    preprocess(ImageView{bgra_padded.data(), rgb.height, rgb.width, padded_stride, PixelFormat::BGRA8}, 33, 17, t,
                out);
     CHECK(out == ref.input);
-    preprocess(FloatImageView{f.data(), rgb.width, rgb.height, 0}, 33, 17, t, out);
+    preprocess(FloatImageView{f.data(), rgb.height, rgb.width, 0}, 33, 17, t, out);
     CHECK(out == ref.input);
 
     // Grey is expanded to three equal channels.
     std::vector<uint8_t> grey(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) grey[size_t(i)] = uint8_t(i * 7);
-    preprocess(ImageView{grey.data(), rgb.width, rgb.height, rgb.width, PixelFormat::Gray8}, 33, 17, t, out);
+    preprocess(ImageView{grey.data(), rgb.height, rgb.width, rgb.width, PixelFormat::Gray8}, 33, 17, t, out);
     for (size_t i = 0; i < out.size(); i += 3) {
         CHECK(out[i] == out[i + 1]);
         CHECK(out[i] == out[i + 2]);
@@ -213,7 +213,7 @@ TEST_CASE("preprocess: pixel formats and float images give the same model input"
     std::vector<float> wrong(10);
     CHECK_THROWS_AS(preprocess(rgb.view(), 33, 17, t, wrong), std::invalid_argument);
     CHECK_THROWS_AS(preprocess(ImageView{nullptr, 3, 3, 9, PixelFormat::RGB8}, 33, 17, t), std::invalid_argument);
-    CHECK_THROWS_AS(preprocess(ImageView{rgb.pixels.data(), 23, 17, 20, PixelFormat::RGB8}, 33, 17, t),
+    CHECK_THROWS_AS(preprocess(ImageView{rgb.pixels.data(), 17, 23, 20, PixelFormat::RGB8}, 33, 17, t),
                     std::invalid_argument);
 }
 
@@ -298,11 +298,11 @@ TEST_CASE("preprocess: random images resample and shift exactly as the package d
         CHECK(resized.back() == c.last);
         CHECK(sum(resized) == c.resized_sum);
         std::vector<float> input = resized;
-        apply_input_transform(input, engine::InputTransform::MobileNetScale);
+        apply_input_transform(input, InputTransform::MobileNetScale);
         CHECK(sum(input) == c.mobilenet_sum);
-        CHECK(sum(preprocess(img.view(), c.h, c.w, engine::InputTransform::MobileNetScale).input) == c.mobilenet_sum);
+        CHECK(sum(preprocess(img.view(), c.h, c.w, InputTransform::MobileNetScale).input) == c.mobilenet_sum);
         input = resized;
-        apply_input_transform(input, engine::InputTransform::ResNetMeanShift);
+        apply_input_transform(input, InputTransform::ResNetMeanShift);
         CHECK(sum(input) == c.resnet_sum);
     }
 }

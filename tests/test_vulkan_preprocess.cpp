@@ -62,7 +62,7 @@ TEST_CASE("vulkan kernel preprocess: bit-exact with posenet::preprocess") {
         const int stride = c.img_w * bpp + c.extra_stride;
         std::vector<uint8_t> pixels(size_t(stride) * c.img_h);
         for (auto& p : pixels) p = uint8_t(rng());
-        posenet::ImageView view{pixels.data(), c.img_w, c.img_h, stride, c.format};
+        posenet::ImageView view{pixels.data(), c.img_h, c.img_w, stride, c.format};
         auto cpu = posenet::preprocess(view, c.in_h, c.in_w, c.transform);
         Network net = one_layer(c.transform);
         VulkanExecutor gpu(net, rt);

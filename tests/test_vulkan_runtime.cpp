@@ -181,13 +181,17 @@ TEST_CASE("vulkan pipeline cache on disk") {
     Network net = small_network();
     auto input = random_input(9 * 9 * 3, 4);
     VulkanOptions o;
-    o.pipeline_cache_path = dir / "pipelines.bin";
+    o.pipeline_cache_dir = dir;
+    fs::path file;
     {
         VulkanExecutor gpu(net, o);
         CHECK_FALSE(gpu.runtime().pipeline_cache().loaded_from_disk());
         gpu.run(input, 9, 9);
+        file = gpu.runtime().pipeline_cache().path();
+        CHECK(file.parent_path() == dir);
+        CHECK(file.filename().string().rfind("vulkan-pipelines-", 0) == 0);
     }
-    REQUIRE(fs::exists(dir / "pipelines.bin"));
+    REQUIRE(fs::exists(file));
     {
         VulkanExecutor gpu(net, o);
         CHECK(gpu.runtime().pipeline_cache().loaded_from_disk());
@@ -195,7 +199,7 @@ TEST_CASE("vulkan pipeline cache on disk") {
     }
     // A damaged file (or another device's) is ignored, then rewritten.
     {
-        std::ofstream(dir / "pipelines.bin", std::ios::binary | std::ios::trunc) << "PNVKPC01 not a cache at all";
+        std::ofstream(file, std::ios::binary | std::ios::trunc) << "PNVKPC01 not a cache at all";
         VulkanExecutor gpu(net, o);
         CHECK_FALSE(gpu.runtime().pipeline_cache().loaded_from_disk());
         gpu.run(input, 9, 9);
@@ -208,16 +212,22 @@ TEST_CASE("vulkan pipeline cache on disk") {
     {
         std::ofstream(dir / "a-file") << "x";
         VulkanOptions bad;
-        bad.pipeline_cache_path = dir / "a-file" / "sub" / "pipelines.bin";
+        bad.pipeline_cache_dir = dir / "a-file" / "sub";
         VulkanExecutor gpu(net, bad);
         gpu.run(input, 9, 9);
         CHECK_FALSE(gpu.runtime().pipeline_cache().save());
     }
-    // The default location follows $XDG_CACHE_HOME.
+    // No folder: nothing on disk, whatever the environment says.
     {
         EnvGuard xdg("XDG_CACHE_HOME", (dir / "xdg").c_str());
-        vk::Runtime rt(vk::RuntimeOptions{});
-        CHECK(rt.pipeline_cache().path().parent_path() == dir / "xdg" / "posenet");
+        EnvGuard home("HOME", (dir / "home").c_str());
+        {
+            vk::Runtime rt(vk::RuntimeOptions{});
+            CHECK(rt.pipeline_cache().path().empty());
+            CHECK_FALSE(rt.pipeline_cache().save());
+        }
+        CHECK_FALSE(fs::exists(dir / "xdg"));
+        CHECK_FALSE(fs::exists(dir / "home"));
     }
 }
 

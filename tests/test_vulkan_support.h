@@ -40,7 +40,7 @@ inline std::shared_ptr<vk::Runtime> vulkan_runtime() {
     vk::RuntimeOptions o;
     o.enable_validation = vk::validation_layer_available();
     if (!o.enable_validation) std::printf("NOTE vulkan tests: VK_LAYER_KHRONOS_validation not installed, running without validation\n");
-    o.pipeline_cache_path = build_root() / "test-scratch" / "vulkan-pipelines.bin";  // not the user's cache
+    o.pipeline_cache_dir = build_root() / "test-scratch";  // not the user's cache
     try {
         runtime = std::make_shared<vk::Runtime>(o);
         const auto& info = runtime->device().info();

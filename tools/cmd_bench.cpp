@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "bench/measure.h"
-#include "engine/vulkan/dispatch_probe.h"
+#include "bench/dispatch_probe.h"
+#include "engine/model_file.h"
 #include "engine/vulkan/executor.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
@@ -80,24 +81,24 @@ int cmd_bench(int argc, char** argv) {
     auto t_load = std::chrono::steady_clock::now();
     PoseDetector detector(config, options);
     const double detector_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
-    const auto& net = detector.network();
+    const engine::Network net = engine::load_model_file(config.model);  // the engine's view, for per-layer profiles
     const auto res = detector.input_resolution();
     const bool vulkan = std::string(detector.backend_name()) == "vulkan";
     nlohmann::json report{{"model", config.model.string()},
-                          {"architecture", engine::to_string(net.architecture)},
+                          {"architecture", to_string(net.architecture)},
                           {"multiplier", net.multiplier},
                           {"output_stride", net.output_stride},
                           {"input", {{"width", res.width}, {"height", res.height}}},
                           {"backend", detector.backend_name()},
-                          {"precision", engine::to_string(options.precision)},
+                          {"precision", to_string(options.precision)},
                           {"detector_create_ms", detector_ms}};
-    std::printf("%s %.2f stride %d, input %dx%d, backend %s, %s\n", engine::to_string(net.architecture), net.multiplier,
-                net.output_stride, res.width, res.height, detector.backend_name(), engine::to_string(options.precision));
+    std::printf("%s %.2f stride %d, input %dx%d, backend %s, %s\n", to_string(net.architecture), net.multiplier,
+                net.output_stride, res.width, res.height, detector.backend_name(), to_string(options.precision));
     std::printf("detector created in %.1f ms (model load%s)\n", detector_ms, vulkan ? ", device, weights, pipelines" : "");
 
     if (vulkan) {
         engine::VulkanOptions vo;
-        vo.device_index = options.vulkan_device;
+        vo.device_index = options.device;
         vo.precision = options.precision;
         bench::Ceilings ceil;
         {

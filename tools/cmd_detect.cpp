@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "posenet/overlay.h"
 #include "tools/commands.h"
@@ -14,7 +15,8 @@ static const std::string kHelp = std::string(
     "                      [--nms-radius R] [--flip] [--json OUT|-] [--overlay DIR]\n"
     "\n"
     "Estimates poses as pose-detection's PoseNet estimatePoses does and prints them; images are\n"
-    "PNG, JPEG, PPM/PGM (and whatever else stb_image reads).\n"
+    "PNG, JPEG, PPM/PGM. Outputs appear only when every image succeeded; overlays of images with the\n"
+    "same file name get -2, -3, ... suffixes.\n"
     "  --max-poses N           1 = single-pose decoder (default), >1 = multi-pose decoder\n"
     "  --score-threshold S     multi-pose root threshold (default 0.5)\n"
     "  --nms-radius R          multi-pose NMS radius in model-input pixels (default 20)\n"
@@ -33,6 +35,20 @@ nlohmann::json pose_json(const Pose& p) {
 
 }  // namespace
 
+// Overlay file names: the image's stem, made unique within the run ("photo.png", "photo-2.png", ...).
+std::vector<std::filesystem::path> overlay_names(const std::vector<std::string>& images, const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> out;
+    std::set<std::string> taken;
+    for (const auto& image : images) {
+        const std::string stem = std::filesystem::path(image).stem().string();
+        std::string name = stem + ".png";
+        for (int n = 2; taken.count(name); ++n) name = stem + "-" + std::to_string(n) + ".png";
+        taken.insert(name);
+        out.push_back(dir / name);
+    }
+    return out;
+}
+
 int cmd_detect(int argc, char** argv) {
     Args args(argc, argv);
     if (args.help(kHelp)) return 0;
@@ -50,28 +66,31 @@ int cmd_detect(int argc, char** argv) {
     auto images = args.positional();
     if (images.empty()) throw UsageError("expects at least one image");
     validate(est);
+    if (!json_out.empty() && json_out != "-" && std::filesystem::is_directory(json_out))
+        throw UsageError("--json " + json_out + " is a directory; give a file name");
 
     PoseDetector detector(config, options);
     const bool quiet = json_out == "-";
+    const ModelInfo& info = detector.model_info();
     if (!quiet)
         std::printf("model %s: %s %.2f, output stride %d, input %dx%d, backend %s\n", config.model.string().c_str(),
-                    engine::to_string(detector.network().architecture), detector.network().multiplier,
-                    detector.network().output_stride, detector.input_resolution().width, detector.input_resolution().height,
-                    detector.backend_name());
-    // Decode every photo first: a bad one fails the run before anything is written.
-    std::vector<Image> decoded;
-    for (const auto& path : images) decoded.push_back(load_image(path));
+                    to_string(info.architecture), info.multiplier, info.output_stride, info.input_resolution.width,
+                    info.input_resolution.height, detector.backend_name());
     if (!overlay.empty()) std::filesystem::create_directories(overlay);
+    const auto overlay_files = overlay.empty() ? std::vector<std::filesystem::path>() : overlay_names(images, overlay);
 
+    // One image at a time; outputs appear only once every image succeeded.
+    StagedOutputs staged;
     nlohmann::json all = nlohmann::json::array();
     for (size_t i = 0; i < images.size(); ++i) {
-        auto poses = detector.estimate_poses(decoded[i].view(), est);
-        nlohmann::json entry{{"image", images[i]}, {"width", decoded[i].width}, {"height", decoded[i].height},
+        const Image image = load_image(images[i]);
+        auto poses = detector.estimate_poses(image.view(), est);
+        nlohmann::json entry{{"image", images[i]}, {"width", image.width}, {"height", image.height},
                              {"poses", nlohmann::json::array()}};
         for (const auto& p : poses) entry["poses"].push_back(pose_json(p));
         all.push_back(entry);
         if (!quiet) {
-            std::printf("%s (%dx%d): %zu pose(s)\n", images[i].c_str(), decoded[i].width, decoded[i].height, poses.size());
+            std::printf("%s (%dx%d): %zu pose(s)\n", images[i].c_str(), image.width, image.height, poses.size());
             for (size_t p = 0; p < poses.size(); ++p) {
                 std::printf("  pose %zu score %.4f\n", p, poses[p].score);
                 for (const auto& k : poses[p].keypoints)
@@ -79,15 +98,15 @@ int cmd_detect(int argc, char** argv) {
             }
         }
         if (!overlay.empty()) {
-            Image drawn = decoded[i];
+            Image drawn = image;
             draw_poses(drawn, poses, min_kp);
-            auto out = std::filesystem::path(overlay) / (std::filesystem::path(images[i]).stem().string() + ".png");
-            write_png(out, drawn.view());
-            if (!quiet) std::printf("  overlay: %s\n", out.string().c_str());
+            write_png(staged.stage(overlay_files[i]), drawn.view());
+            if (!quiet) std::printf("  overlay: %s\n", overlay_files[i].string().c_str());
         }
     }
+    if (!json_out.empty() && json_out != "-") write_atomically(json_out, all.dump(2));
+    staged.commit();
     if (json_out == "-") std::printf("%s\n", all.dump(2).c_str());
-    else if (!json_out.empty()) write_atomically(json_out, all.dump(2));
     return 0;
 }
 

@@ -3,7 +3,8 @@
 
 #include "engine/cpu_kernels.h"
 #include "engine/vulkan/executor.h"
-#include "posenet/backend.h"
+#include "engine/backend_selection.h"
+#include "engine/environment.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -29,10 +30,10 @@ int cmd_devices(int argc, char** argv) {
     const auto isa = engine::cpu::default_isa();
     std::printf("CPU executor kernels: %s%s\n", engine::cpu::to_string(isa),
                 isa == engine::cpu::Isa::Avx2 ? " (AVX2 + FMA; $POSENET_CPU_KERNELS=baseline for the baseline build)" : "");
-    const char* env = std::getenv("POSENET_VULKAN_DEVICE");
-    std::printf("--backend auto: %s\n", env && *env                 ? "vulkan ($POSENET_VULKAN_DEVICE names the device)"
+    const bool env = engine::environment::vulkan_device().has_value();
+    std::printf("--backend auto: %s\n", env                         ? "vulkan ($POSENET_VULKAN_DEVICE names the device)"
                                          : devices.empty()           ? "cpu (no Vulkan device)"
-                                         : auto_prefers_cpu(devices) ? "cpu (the Vulkan device it would pick is a software one)"
+                                         : engine::auto_prefers_cpu(devices) ? "cpu (the Vulkan device it would pick is a software one)"
                                                                      : "vulkan");
     return 0;
 }

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "posenet/coco_eval.h"
+#include "bench/coco_eval.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
 #include "tools/write_file.h"
@@ -95,10 +95,10 @@ int cmd_eval(int argc, char** argv) {
     }
 
     PoseDetector detector(config, options);
+    const ModelInfo& info = detector.model_info();
     std::printf("model %s: %s %.2f, output stride %d, input %dx%d, backend %s\n", config.model.string().c_str(),
-                engine::to_string(detector.network().architecture), detector.network().multiplier,
-                detector.network().output_stride, detector.input_resolution().width, detector.input_resolution().height,
-                detector.backend_name());
+                to_string(info.architecture), info.multiplier, info.output_stride, info.input_resolution.width,
+                info.input_resolution.height, detector.backend_name());
     std::vector<CocoDetection> detections;
     const auto start = std::chrono::steady_clock::now();
     for (const auto& [id, path] : images) {

@@ -1,6 +1,6 @@
 #include <cstdio>
 
-#include "engine/blob.h"
+#include "engine/model_file.h"
 #include "tools/args.h"
 #include "tools/commands.h"
 
@@ -21,7 +21,7 @@ int cmd_inspect(int argc, char** argv) {
     if (batch < 1 || batch > 1024) throw UsageError("--batch must be 1..1024");
     auto pos = args.positional();
     if (pos.size() != 1) throw UsageError("expects one model blob");
-    engine::Network net = engine::load_blob(pos[0]);
+    engine::Network net = engine::load_model_file(pos[0]);
     auto geo = net.geometry(height, width, batch);
 
     std::printf("model: %s\n", pos[0].c_str());

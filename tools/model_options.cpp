@@ -1,23 +1,21 @@
 #include "tools/model_options.h"
 
-#include <unistd.h>
-
+#include <cstdio>
 #include <cstdlib>
+
+#include "tools/user_dirs.h"
 
 namespace posenet::cli {
 
 std::filesystem::path default_model_path() {
-    if (const char* env = std::getenv("POSENET_MODEL")) return env;
-    // The binary lives in <checkout>/<build>/tools/posenet.
-    char buf[4096];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n > 0) {
-        buf[n] = 0;
-        auto checkout = std::filesystem::path(buf).parent_path().parent_path().parent_path();
-        auto p = checkout / ".cache" / "models" / "mobilenet-float-075-stride16.pnb";
+    if (const char* env = std::getenv("POSENET_MODEL"); env && *env) return env;  // named: used as is
+    std::vector<std::string> looked;
+    for (const auto& p : default_model_candidates(&looked))
         if (std::filesystem::exists(p)) return p;
-    }
-    throw UsageError("no --model given and the default model is not there (run ./run.sh demo, or set $POSENET_MODEL)");
+    std::string places;
+    for (const auto& l : looked) places += "\n  " + l;
+    throw UsageError("no --model given and no default model found; looked in:" + places +
+                     "\nput one there with weights/install-default-model.sh (or ./run.sh demo in a checkout)");
 }
 
 void take_model_options(Args& args, ModelConfig& c, DetectorOptions& o) {
@@ -30,25 +28,30 @@ void take_model_options(Args& args, ModelConfig& c, DetectorOptions& o) {
     std::string backend = args.option("--backend", "auto");
     std::string device = args.option("--device");
     std::string precision = args.option("--precision", "fp32");
+    std::string cache = args.option("--pipeline-cache");
     c.model = model.empty() ? default_model_path() : std::filesystem::path(model);
-    c.check_architecture = !arch.empty();
-    if (arch == "MobileNetV1") c.architecture = engine::Architecture::MobileNetV1;
-    else if (arch == "ResNet50") c.architecture = engine::Architecture::ResNet50;
+    if (arch == "MobileNetV1") c.architecture = Architecture::MobileNetV1;
+    else if (arch == "ResNet50") c.architecture = Architecture::ResNet50;
     else if (!arch.empty()) throw UsageError("--architecture must be MobileNetV1 or ResNet50, got '" + arch + "'");
-    c.check_output_stride = !stride.empty();
     if (!stride.empty()) c.output_stride = parse_int(stride, "--output-stride");
     parse_resolution(res, c.input_resolution.width, c.input_resolution.height);
-    c.check_multiplier = !mult.empty();
     if (!mult.empty()) c.multiplier = float(parse_double(mult, "--multiplier"));
-    c.check_quant_bytes = !quant.empty();
     if (!quant.empty()) c.quant_bytes = parse_int(quant, "--quant-bytes");
     if (backend == "auto") o.backend = Backend::Auto;
     else if (backend == "cpu") o.backend = Backend::Cpu;
     else if (backend == "vulkan") o.backend = Backend::Vulkan;
     else throw UsageError("--backend must be auto, cpu or vulkan, got '" + backend + "'");
-    if (!device.empty()) o.vulkan_device = parse_int(device, "--device");
-    if (auto p = engine::parse_precision(precision)) o.precision = *p;
+    if (!device.empty()) {
+        o.device = parse_int(device, "--device");
+        if (o.device < 0) throw UsageError("--device must be a device index >= 0 (see `posenet devices`), got '" + device + "'");
+    }
+    if (auto p = parse_precision(precision)) o.precision = *p;
     else throw UsageError("--precision must be fp32 or fp16, got '" + precision + "'");
+    o.pipeline_cache_dir = cache == "none" ? std::filesystem::path() : cache.empty() ? user_cache_dir() : std::filesystem::path(cache);
+    o.log = [](LogLevel level, std::string_view message) {
+        const char* tag = level == LogLevel::Error ? "error: " : level == LogLevel::Warning ? "warning: " : "";
+        std::fprintf(stderr, "posenet: %s%.*s\n", tag, int(message.size()), message.data());
+    };
 }
 
 }  // namespace posenet::cli

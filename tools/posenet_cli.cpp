@@ -77,8 +77,10 @@ int main(int argc, char** argv) {
         if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
         if (cmd == "detect") return cmd_detect(argc - 2, argv + 2);
         if (cmd == "devices") return cmd_devices(argc - 2, argv + 2);
+#if POSENET_CLI_BENCH
         if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
         if (cmd == "eval") return cmd_eval(argc - 2, argv + 2);
+#endif
         std::fprintf(stderr, "posenet: unknown command '%s'\n%s", cmd.c_str(), kUsage);
         return 2;
     } catch (const UsageError& e) {

@@ -6,20 +6,19 @@
 #include <cstring>
 #include <vector>
 
+#include "engine/environment.h"
 #include "engine/vulkan/error.h"
 
 namespace posenet::engine::vk {
 
 namespace {
 
-int type_rank(VkPhysicalDeviceType t) {
-    switch (t) {
-        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 0;
-        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 1;
-        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
-        case VK_PHYSICAL_DEVICE_TYPE_CPU: return 3;
-        default: return 4;
-    }
+int type_rank(const std::string& type) {
+    if (type == "discrete") return 0;
+    if (type == "integrated") return 1;
+    if (type == "virtual") return 2;
+    if (type == "cpu") return 3;
+    return 4;
 }
 
 // A queue family with compute; a universal (graphics) one first because it is the one drivers tune
@@ -40,27 +39,34 @@ int pick_queue_family(const Functions& fn, VkPhysicalDevice pd) {
 
 }  // namespace
 
+int best_device_index(const std::vector<DeviceInfo>& devices) {
+    int best = -1;
+    for (size_t i = 0; i < devices.size(); ++i) {
+        const DeviceInfo& d = devices[i];
+        if (d.api_version < VK_API_VERSION_1_1 || !d.has_compute_queue) continue;
+        if (best < 0 || type_rank(d.type) < type_rank(devices[size_t(best)].type)) best = int(i);
+    }
+    return best < 0 ? -1 : devices[size_t(best)].index;
+}
+
 Device::Device(const DeviceOptions& options)
-    : instance_(std::make_unique<Instance>(options.enable_validation || validation_requested_by_env())) {
+    : instance_(std::make_unique<Instance>(options.enable_validation || validation_requested_by_env(), options.log)) {
     fn_ = instance_->fn();
     auto pds = instance_->physical_devices();
     if (pds.empty()) throw VulkanUnavailable("Vulkan: no physical device found (no GPU driver / ICD installed?)");
 
     int index = options.device_index;
     if (index < 0) {
-        if (const char* env = std::getenv("POSENET_VULKAN_DEVICE"); env && *env) index = std::atoi(env);
+        if (auto env = environment::vulkan_device()) index = *env;
     }
-    if (index >= int(pds.size()))
-        throw VulkanUnavailable("Vulkan: device index " + std::to_string(index) + " is out of range: " + std::to_string(pds.size()) +
-                                " device(s) present");
+    if (index >= int(pds.size())) {
+        std::string present;
+        for (const auto& d : instance_->devices()) present += (present.empty() ? "" : ", ") + std::to_string(d.index) + ": " + d.name;
+        throw VulkanUnavailable("Vulkan: device " + std::to_string(index) + " does not exist; " + std::to_string(pds.size()) +
+                                " device(s) present (" + present + ")");
+    }
     if (index < 0) {
-        int best_rank = 1 << 30;
-        for (size_t i = 0; i < pds.size(); ++i) {
-            VkPhysicalDeviceProperties p;
-            fn_.GetPhysicalDeviceProperties(pds[i], &p);
-            if (p.apiVersion < VK_API_VERSION_1_1 || pick_queue_family(fn_, pds[i]) < 0) continue;
-            if (type_rank(p.deviceType) < best_rank) best_rank = type_rank(p.deviceType), index = int(i);
-        }
+        index = best_device_index(instance_->devices());
         if (index < 0) throw VulkanUnavailable("Vulkan: no device with Vulkan 1.1 and a compute queue");
     }
     physical_ = pds[index];

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/vulkan/instance.h"
 
@@ -41,7 +42,12 @@ struct DeviceFeatures {
 struct DeviceOptions {
     int device_index = -1;  // -1: $POSENET_VULKAN_DEVICE, else the best (discrete > integrated > virtual > cpu)
     bool enable_validation = false;  // also enabled by $POSENET_VULKAN_VALIDATION=1
+    LogCallback log;                 // validation-layer messages go here too (besides validation_messages())
 };
+
+// The device picked where none is named: the first of the best type (discrete > integrated > virtual >
+// cpu > other) among those with Vulkan 1.1 and a compute queue; its DeviceInfo::index, or -1.
+int best_device_index(const std::vector<DeviceInfo>& devices);
 
 class Device {
 public:

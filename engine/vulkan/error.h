@@ -6,11 +6,12 @@
 #include <string>
 
 #include "engine/vulkan/loader.h"
+#include "posenet/errors.h"
 
 namespace posenet::engine::vk {
 
-struct VulkanError : std::runtime_error {
-    VulkanError(const std::string& what, VkResult r = VK_ERROR_UNKNOWN) : std::runtime_error(what), result(r) {}
+struct VulkanError : posenet::DeviceError {
+    VulkanError(const std::string& what, VkResult r = VK_ERROR_UNKNOWN) : posenet::DeviceError(what), result(r) {}
     VkResult result;
 };
 // No loader, no device, or no device that can run compute: the caller may fall back to the CPU.

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/environment.h"
+
 namespace posenet::engine {
 
 VulkanExecutor::VulkanExecutor(const Network& network, VulkanOptions options)
@@ -12,8 +14,8 @@ VulkanExecutor::VulkanExecutor(const Network& network, VulkanOptions options)
 
 VulkanExecutor::VulkanExecutor(const Network& network, std::shared_ptr<vk::Runtime> runtime, VulkanOptions options)
     : net_(network), options_(std::move(options)), runtime_(std::move(runtime)) {
-    if (const char* e = std::getenv("POSENET_VULKAN_FUSE"); e && std::string(e) == "0") options_.fuse = false;
-    if (const char* e = std::getenv("POSENET_VULKAN_FUSE"); e && std::string(e) == "always") options_.fuse_always = true;
+    if (const std::string fuse = environment::vulkan_fuse(); fuse == "0") options_.fuse = false;
+    else if (fuse == "always") options_.fuse_always = true;
     if (options_.precision == Precision::Float16 && !runtime_->device().features().coopmat_f16)
         throw vk::VulkanError("Vulkan: fp16 precision needs tensor cores (cooperative matrices), and device " +
                               runtime_->device().info().name + " lacks " + runtime_->device().features().coopmat_missing);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/environment.h"
 #include "engine/vulkan/error.h"
 
 namespace posenet::engine::vk {
@@ -31,7 +32,9 @@ VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeverityFlagB
     auto* log = static_cast<Instance::MessageLog*>(user);
     std::string msg = severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? "error: " : "warning: ";
     msg += data && data->pMessage ? data->pMessage : "(no message)";
-    std::fprintf(stderr, "[vulkan validation] %s\n", msg.c_str());
+    if (log->log)
+        log->log(severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? LogLevel::Error : LogLevel::Warning,
+                 "vulkan validation: " + msg);
     std::lock_guard<std::mutex> lock(log->mutex);
     log->messages.push_back(std::move(msg));
     return VK_FALSE;  // never abort the call
@@ -49,10 +52,7 @@ const char* type_name(VkPhysicalDeviceType t) {
 
 }  // namespace
 
-bool validation_requested_by_env() {
-    const char* v = std::getenv("POSENET_VULKAN_VALIDATION");
-    return v && *v && std::strcmp(v, "0") != 0;
-}
+bool validation_requested_by_env() { return environment::vulkan_validation(); }
 
 bool validation_layer_available() {
     try {
@@ -63,7 +63,9 @@ bool validation_layer_available() {
     }
 }
 
-Instance::Instance(bool enable_validation) : library_(std::make_unique<Library>()), log_(std::make_unique<MessageLog>()) {
+Instance::Instance(bool enable_validation, LogCallback log)
+    : library_(std::make_unique<Library>()), log_(std::make_unique<MessageLog>()) {
+    log_->log = std::move(log);
     fn_ = library_->functions();
     validation_ = enable_validation;
     uint32_t loader_version = VK_API_VERSION_1_0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/vulkan/loader.h"
+#include "posenet/config.h"  // LogCallback
 
 namespace posenet::engine::vk {
 
@@ -31,8 +32,8 @@ bool validation_requested_by_env();
 class Instance {
 public:
     // Throws VulkanUnavailable without a loader, VulkanError when validation is asked for but the
-    // layer is missing.
-    explicit Instance(bool enable_validation);
+    // layer is missing. Validation messages are kept (validation_messages()) and passed to `log`.
+    explicit Instance(bool enable_validation, LogCallback log = {});
     ~Instance();
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
@@ -53,6 +54,7 @@ public:
     struct MessageLog {
         mutable std::mutex mutex;
         std::vector<std::string> messages;
+        LogCallback log;
     };
 
 private:

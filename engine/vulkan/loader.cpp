@@ -5,13 +5,15 @@
 #include <cstdlib>
 #include <string>
 
+#include "engine/environment.h"
 #include "engine/vulkan/error.h"
 
 namespace posenet::engine::vk {
 
 Library::Library() {
     std::string tried;
-    const char* env = std::getenv("POSENET_VULKAN_LOADER");
+    const std::string loader = environment::vulkan_loader();
+    const char* env = loader.c_str();
 #if defined(__APPLE__)
     const char* names[] = {"libvulkan.1.dylib", "libvulkan.dylib", "libMoltenVK.dylib"};
 #else

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "engine/environment.h"
 #include "engine/vulkan/error.h"
 
 namespace posenet::engine::vk {
@@ -92,8 +93,9 @@ struct CoopmatTile {
 const CoopmatTile* coopmat_tile_override() {
     static const CoopmatTile* tile = [] {
         static CoopmatTile t;
-        const char* e = std::getenv("POSENET_VULKAN_COOPMAT_TILE");
-        if (!e || std::sscanf(e, "%dx%dx%dx%dx%d", &t.BM, &t.BN, &t.WM, &t.WN, &t.BK) < 4) return static_cast<const CoopmatTile*>(nullptr);
+        const std::string e = environment::vulkan_coopmat_tile();
+        if (e.empty() || std::sscanf(e.c_str(), "%dx%dx%dx%dx%d", &t.BM, &t.BN, &t.WM, &t.WN, &t.BK) < 4)
+            return static_cast<const CoopmatTile*>(nullptr);
         return static_cast<const CoopmatTile*>(&t);
     }();
     return tile;

@@ -8,14 +8,14 @@
 #include <system_error>
 #include <vector>
 
+#include "engine/file_io.h"
 #include "engine/vulkan/error.h"
-
-#include <unistd.h>
 
 namespace posenet::engine::vk {
 
 namespace {
 
+constexpr uint64_t kMaxPipelineCacheBytes = uint64_t(1) << 30;
 constexpr char kMagic[8] = {'P', 'N', 'V', 'K', 'P', 'C', '0', '1'};
 
 struct FileHeader {
@@ -45,34 +45,26 @@ FileHeader expected_header(const Device& d) {
 
 }  // namespace
 
-std::filesystem::path PipelineCache::default_path(const Device& device) {
-    std::filesystem::path dir;
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-        dir = std::filesystem::path(xdg) / "posenet";
-    else if (const char* home = std::getenv("HOME"); home && *home)
-        dir = std::filesystem::path(home) / ".cache" / "posenet";
-    else
-        return {};
+std::string PipelineCache::file_name(const Device& device) {
     char hex[33];
     auto uuid = device.device_uuid();
     for (int i = 0; i < 16; ++i) std::snprintf(hex + 2 * i, 3, "%02x", uuid[i]);
-    return dir / ("vulkan-pipelines-" + std::string(hex) + ".bin");
+    return "vulkan-pipelines-" + std::string(hex) + ".bin";
 }
 
-PipelineCache::PipelineCache(Device& device, std::filesystem::path path, bool enabled) : device_(device), enabled_(enabled) {
-    path_ = enabled ? (path.empty() ? default_path(device) : std::move(path)) : std::filesystem::path();
-    if (path_.empty()) enabled_ = false;
+PipelineCache::PipelineCache(Device& device, const std::filesystem::path& folder) : device_(device) {
+    enabled_ = !folder.empty();
+    if (enabled_) path_ = folder / file_name(device);
     std::vector<char> data;
     if (enabled_) {
-        std::ifstream in(path_, std::ios::binary);
-        if (in) {
-            std::vector<char> file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string why;
+        if (auto file = read_regular_file(path_, kMaxPipelineCacheBytes, why)) {
             FileHeader want = expected_header(device), got{};
-            if (file.size() >= sizeof got) {
-                std::memcpy(&got, file.data(), sizeof got);
+            if (file->size() >= sizeof got) {
+                std::memcpy(&got, file->data(), sizeof got);
                 // Any difference in device, driver or cache format: start empty (rebuilt and rewritten on save).
-                if (std::memcmp(&got, &want, offsetof(FileHeader, data_size)) == 0 && got.data_size == file.size() - sizeof got)
-                    data.assign(file.begin() + sizeof got, file.end());
+                if (std::memcmp(&got, &want, offsetof(FileHeader, data_size)) == 0 && got.data_size == file->size() - sizeof got)
+                    data.assign(file->begin() + sizeof got, file->end());
             }
         }
     }
@@ -99,33 +91,17 @@ bool PipelineCache::save() {
     if (!enabled_ || !cache_) return false;
     size_t size = 0;
     if (device_.fn().GetPipelineCacheData(device_.handle(), cache_, &size, nullptr) != VK_SUCCESS) return false;
-    std::vector<char> data(size);
-    if (device_.fn().GetPipelineCacheData(device_.handle(), cache_, &size, data.data()) != VK_SUCCESS) return false;
-    data.resize(size);
+    std::vector<uint8_t> file(sizeof(FileHeader) + size);
+    if (device_.fn().GetPipelineCacheData(device_.handle(), cache_, &size, file.data() + sizeof(FileHeader)) != VK_SUCCESS)
+        return false;
+    file.resize(sizeof(FileHeader) + size);
     FileHeader h = expected_header(device_);
     h.data_size = size;
+    std::memcpy(file.data(), &h, sizeof h);
     std::error_code ec;
     std::filesystem::create_directories(path_.parent_path(), ec);
     if (ec) return false;
-    std::filesystem::path tmp = path_;
-    tmp += ".tmp" + std::to_string(::getpid());  // per process: concurrent writers never share a temp file
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) return false;
-        out.write(reinterpret_cast<const char*>(&h), sizeof h);
-        out.write(data.data(), std::streamsize(data.size()));
-        if (!out) {
-            out.close();
-            std::filesystem::remove(tmp, ec);
-            return false;
-        }
-    }
-    std::filesystem::rename(tmp, path_, ec);  // atomic: readers see the old or the new file
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        return false;
-    }
-    return true;
+    return !write_file_atomically(path_, file);  // readers see the old or the new file
 }
 
 }  // namespace posenet::engine::vk

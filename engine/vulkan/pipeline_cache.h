@@ -1,6 +1,7 @@
-// An on-disk VkPipelineCache, so pipelines compile once per device and driver build. The file carries
-// our own header (device UUID, driver UUID, driver version, pipeline-cache UUID); any mismatch or damage
-// and the file is ignored. Failing to read or write it is never an error.
+// A VkPipelineCache, kept on disk where a folder is given, so pipelines compile once per device and
+// driver build. The file carries our own header (device UUID, driver UUID, driver version,
+// pipeline-cache UUID); any mismatch or damage and the file is ignored. Failing to read or write it is
+// never an error. Nothing is written without a folder.
 #pragma once
 
 #include <filesystem>
@@ -11,8 +12,8 @@ namespace posenet::engine::vk {
 
 class PipelineCache {
 public:
-    // path: the file; empty: default_path(device); disabled: an in-memory cache only.
-    PipelineCache(Device& device, std::filesystem::path path, bool enabled);
+    // folder: where file_name(device) is kept; empty: an in-memory cache only.
+    PipelineCache(Device& device, const std::filesystem::path& folder);
     ~PipelineCache();  // saves
     PipelineCache(const PipelineCache&) = delete;
     PipelineCache& operator=(const PipelineCache&) = delete;
@@ -23,8 +24,8 @@ public:
     // Writes the cache (atomically: temp file + rename); returns false on any failure.
     bool save();
 
-    // $XDG_CACHE_HOME/posenet or ~/.cache/posenet, then vulkan-pipelines-<device UUID>.bin.
-    static std::filesystem::path default_path(const Device& device);
+    // vulkan-pipelines-<device UUID>.bin
+    static std::string file_name(const Device& device);
 
 private:
     Device& device_;

@@ -14,15 +14,16 @@ namespace posenet::engine::vk {
 struct RuntimeOptions {
     int device_index = -1;            // -1: $POSENET_VULKAN_DEVICE, else the best device (discrete first)
     bool enable_validation = false;   // also on with $POSENET_VULKAN_VALIDATION=1
-    bool pipeline_cache = true;       // keep compiled pipelines on disk
-    std::filesystem::path pipeline_cache_path;  // empty: $XDG_CACHE_HOME/posenet or ~/.cache/posenet
+    // Folder of the on-disk pipeline cache (one file per device and driver); empty: in memory only.
+    std::filesystem::path pipeline_cache_dir;
+    LogCallback log;                  // empty: messages are dropped
 };
 
 class Runtime {
 public:
     explicit Runtime(const RuntimeOptions& options)
-        : device_(std::make_unique<Device>(DeviceOptions{options.device_index, options.enable_validation})),
-          cache_(std::make_unique<PipelineCache>(*device_, options.pipeline_cache_path, options.pipeline_cache)),
+        : device_(std::make_unique<Device>(DeviceOptions{options.device_index, options.enable_validation, options.log})),
+          cache_(std::make_unique<PipelineCache>(*device_, options.pipeline_cache_dir)),
           kernels_(std::make_unique<KernelLibrary>(*device_, *cache_)) {}
     ~Runtime() {
         kernels_.reset();  // pipelines first, then the cache saves, then the device goes

@@ -1,4 +1,4 @@
-#include "engine/vulkan/dispatch_probe.h"
+#include "bench/dispatch_probe.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "posenet/coco_eval.h"
+#include "bench/coco_eval.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,25 @@
+// The environment variables the library reads, all in this one place: overrides for tools, tests and
+// A/B measurements, never needed by a host application (which sets DetectorOptions instead). Each is
+// read when it is used. docs/ENVIRONMENT.md lists them with those of the CLI and the tests.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace posenet::engine::environment {
+
+// POSENET_VULKAN_DEVICE: the Vulkan device index where none is given. nullopt when unset or empty;
+// throws posenet::ConfigError when it is not a non-negative integer.
+std::optional<int> vulkan_device();
+// POSENET_VULKAN_VALIDATION: anything but "" or "0" turns the Khronos validation layer on.
+bool vulkan_validation();
+// POSENET_VULKAN_LOADER: the Vulkan loader library to dlopen instead of libvulkan.so.1.
+std::string vulkan_loader();
+// POSENET_VULKAN_FUSE: "0" turns fused and merged dispatches off, "always" fuses wherever possible.
+std::string vulkan_fuse();
+// POSENET_VULKAN_COOPMAT_TILE: BMxBNxWMxWN[xBK] tensor-core tiles for every layer.
+std::string vulkan_coopmat_tile();
+// POSENET_CPU_KERNELS: "baseline" forces the baseline x86-64 CPU kernels (else the best built).
+std::string cpu_kernels();
+
+}  // namespace posenet::engine::environment
