@@ -14,8 +14,10 @@ say() { printf '== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 install_packages() {
-  local need=(g++ meson ninja-build pkg-config python3 curl ca-certificates
+  local need=(g++ meson ninja-build pkg-config cmake python3 curl ca-certificates binutils
               libvulkan-dev glslang-tools libeigen3-dev nlohmann-json3-dev doctest-dev libstb-dev
+              libjpeg62-turbo-dev libpng-dev
+              pybind11-dev python3-pybind11 python3-dev python3-mesonpy python3-numpy python3-pytest python3-venv
               mesa-vulkan-drivers vulkan-validationlayers)
   command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
   local missing=() p
@@ -83,7 +85,11 @@ case "${1:-}" in
   test)
     setup
     say "running the tests"
-    bash tests/run_tests.sh "$build"
+    status=0
+    bash tests/run_tests.sh "$build" || status=1
+    say "installing into a temporary tree and building the examples against it"
+    bash tests/install/test_install.sh "$build" "$default_model" "$sample_photo" || status=1
+    exit $status
     ;;
   *)
     echo "usage: ./run.sh demo | test" >&2
