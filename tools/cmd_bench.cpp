@@ -109,7 +109,7 @@ int cmd_bench(int argc, char** argv) {
             report["driver"] = info.driver;
             ceil = bench::known_ceilings(info.name);
             if (!peak_gflops.empty())
-                ceil = {std::stod(peak_gflops), std::stod(peak_gbps), "--peak-gflops/--peak-gbps"};
+                ceil = {parse_double(peak_gflops, "--peak-gflops"), parse_double(peak_gbps, "--peak-gbps"), "--peak-gflops/--peak-gbps"};
             if (ceil.gflops > 0)
                 report["ceilings"] = {{"gflops", ceil.gflops}, {"gbps", ceil.gbps}, {"source", ceil.source}};
             if (!quick) {

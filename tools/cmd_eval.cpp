@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/coco_eval.h"
+#include "engine/file_io.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
 #include "tools/write_file.h"
@@ -27,13 +28,23 @@ static const std::string kHelp = std::string(
 
 namespace {
 
+constexpr uint64_t kMaxJsonBytes = uint64_t(4) << 30;
+
+// nlohmann's messages start with "[json.exception.parse_error.101] "; keep what follows.
+std::string json_reason(const nlohmann::json::exception& e) {
+    std::string what = e.what();
+    if (auto end = what.find("] "); what.rfind("[json.exception", 0) == 0 && end != std::string::npos) what = what.substr(end + 2);
+    return what;
+}
+
 nlohmann::json read_json(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(path.string() + ": cannot open");
+    std::string why;
+    auto bytes = engine::read_regular_file(path, kMaxJsonBytes, why);
+    if (!bytes) throw std::runtime_error(path.string() + ": cannot read: " + why);
     try {
-        return nlohmann::json::parse(in);
+        return nlohmann::json::parse(bytes->begin(), bytes->end());
     } catch (const nlohmann::json::exception& e) {
-        throw std::runtime_error(path.string() + ": not valid JSON: " + e.what());
+        throw std::runtime_error(path.string() + ": not valid JSON: " + json_reason(e));
     }
 }
 
@@ -79,12 +90,21 @@ int cmd_eval(int argc, char** argv) {
     if (!annotations.is_object() || !annotations.contains("images") || !annotations["images"].is_array())
         throw std::runtime_error(annotations_path + ": not a COCO annotations file (no images list)");
     std::vector<std::pair<int64_t, std::filesystem::path>> images;
-    for (const auto& im : annotations["images"]) {
-        auto path = std::filesystem::path(images_dir) / im.at("file_name").get<std::string>();
-        if (!std::filesystem::is_regular_file(path))
-            throw std::runtime_error(path.string() + ": image listed in " + annotations_path + " is missing");
-        images.emplace_back(im.at("id").get<int64_t>(), path);
+    const auto& listed = annotations["images"];
+    for (size_t i = 0; i < listed.size(); ++i) {
+        const auto& im = listed[i];
+        const std::string entry = annotations_path + ": images[" + std::to_string(i) + "]";
+        if (!im.is_object() || !im.contains("file_name") || !im["file_name"].is_string())
+            throw std::runtime_error(entry + ": no file_name string");
+        if (!im.contains("id") || !im["id"].is_number_integer()) throw std::runtime_error(entry + ": no integer id");
+        auto path = std::filesystem::path(images_dir) / im["file_name"].get<std::string>();
+        if (auto problem = engine::regular_file_problem(path))
+            throw std::runtime_error(path.string() + " (" + entry + "): " + *problem);
+        images.emplace_back(im["id"].get<int64_t>(), path);
     }
+    // The annotations themselves (keypoints, boxes, areas): an evaluation with no detections reads
+    // every entry, so a malformed one stops the run here, before the detector runs on every image.
+    evaluate(annotations, {}, annotations_path);
     std::vector<CocoDetection> reference;
     if (!reference_path.empty()) {
         try {
