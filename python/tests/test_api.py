@@ -278,7 +278,7 @@ except posenet.DeviceError as e:
     result = run_python(code, VK_ICD_FILENAMES="/nonexistent.json", VK_DRIVER_FILES="/nonexistent.json")
     assert result.returncode == 0, result.stderr
     assert "backend cpu" in result.stdout
-    assert "[('warning', 'no Vulkan device" in result.stdout
+    assert "('warning', 'no Vulkan device" in result.stdout  # validation-layer errors may come first
     assert "still cpu" in result.stdout
     assert "KeyError" in result.stderr and "posenet log callback" in result.stderr
     assert "DeviceError" in result.stdout
