@@ -373,7 +373,7 @@ public:
         posenet::validate(config);
         {
             py::gil_scoped_release release;  // loading, converting, compiling pipelines: seconds on some devices
-            detector_ = std::make_unique<posenet::PoseDetector>(config, options);
+            detector_ = std::make_shared<posenet::PoseDetector>(config, options);
         }
         names_ = keypoint_names();
     }
@@ -382,11 +382,12 @@ public:
                             double nms_radius) {
         const posenet::EstimationConfig config = estimation(max_poses, flip_horizontal, score_threshold, nms_radius);
         const ImageArg arg = image_arg(image, "image");
+        const std::shared_ptr<posenet::PoseDetector> detector = get();
         std::vector<posenet::Pose> poses;
         {
-            py::gil_scoped_release release;  // `arg` holds the array
-            if (arg.is_float()) poses = detector_->estimate_poses(std::get<posenet::FloatImageView>(arg.view), config);
-            else poses = detector_->estimate_poses(std::get<posenet::ImageView>(arg.view), config);
+            py::gil_scoped_release release;  // `arg` holds the array, `detector` the detector
+            if (arg.is_float()) poses = detector->estimate_poses(std::get<posenet::FloatImageView>(arg.view), config);
+            else poses = detector->estimate_poses(std::get<posenet::ImageView>(arg.view), config);
         }
         return poses_list(poses, names_);
     }
@@ -404,6 +405,7 @@ public:
             args.push_back(image_arg(seq[i], "images[" + std::to_string(i) + "]"));
             any_float = any_float || args.back().is_float();
         }
+        const std::shared_ptr<posenet::PoseDetector> detector = get();
         std::vector<std::vector<posenet::Pose>> poses;
         if (any_float) {
             for (ImageArg& a : args)
@@ -411,22 +413,31 @@ public:
             std::vector<posenet::FloatImageView> views;
             for (const ImageArg& a : args) views.push_back(std::get<posenet::FloatImageView>(a.view));
             py::gil_scoped_release release;
-            poses = detector_->estimate_poses(std::span<const posenet::FloatImageView>(views), config);
+            poses = detector->estimate_poses(std::span<const posenet::FloatImageView>(views), config);
         } else {
             std::vector<posenet::ImageView> views;
             for (const ImageArg& a : args) views.push_back(std::get<posenet::ImageView>(a.view));
             py::gil_scoped_release release;
-            poses = detector_->estimate_poses(std::span<const posenet::ImageView>(views), config);
+            poses = detector->estimate_poses(std::span<const posenet::ImageView>(views), config);
         }
         py::list out;
         for (const auto& p : poses) out.append(poses_list(p, names_));
         return out;
     }
 
-    py::dict model_info() const { return model_info_dict(detector_->model_info()); }
-    std::string backend() const { return detector_->backend_name(); }
-    std::string device_name() const { return detector_->device_name(); }
-    int device_index() const { return detector_->device_index(); }
+    py::dict model_info() const { return model_info_dict(get()->model_info()); }
+    std::string backend() const { return get()->backend_name(); }
+    std::string device_name() const { return get()->device_name(); }
+    int device_index() const { return get()->device_index(); }
+    bool disposed() const { return !detector_; }
+
+    // Frees the model and the device now rather than when Python collects the object; a call
+    // running in another thread keeps its own reference and finishes first.
+    void dispose() {
+        std::shared_ptr<posenet::PoseDetector> last = std::move(detector_);
+        py::gil_scoped_release release;  // tearing a Vulkan device down takes a moment
+        last.reset();
+    }
 
 private:
     static posenet::EstimationConfig estimation(int max_poses, bool flip, double score_threshold, double nms_radius) {
@@ -439,7 +450,14 @@ private:
         return c;
     }
 
-    std::unique_ptr<posenet::PoseDetector> detector_;
+    std::shared_ptr<posenet::PoseDetector> get() const {
+        if (!detector_) config_error("detector: used after dispose()");
+        return detector_;
+    }
+
+    // Shared with calls in flight (which run with the GIL released), so dispose() cannot free a
+    // detector under them.
+    std::shared_ptr<posenet::PoseDetector> detector_;
     py::list names_;
 };
 
@@ -556,7 +574,15 @@ Raises posenet.ImageError for a missing, unreadable, empty, corrupt or too large
                                "The Vulkan device's name, or the CPU kernels' (e.g. 'cpu (avx2)').")
         .def_property_readonly("device_index", &Detector::device_index,
                                "The Vulkan device's index (list_devices()), -1 on the CPU.")
+        .def("dispose", &Detector::dispose,
+             "Frees the model and the device now (pose-detection's dispose()); later calls raise "
+             "posenet.ConfigError. "
+             "Also what leaving a `with` block does.")
+        .def_property_readonly("disposed", &Detector::disposed, "Whether dispose() was called.")
+        .def("__enter__", [](py::object self) { return self; })
+        .def("__exit__", [](Detector& d, const py::args&) { d.dispose(); })
         .def("__repr__", [](const Detector& d) {
+            if (d.disposed()) return std::string("<posenet.Detector (disposed)>");
             const py::dict info = d.model_info();
             const py::dict r = info["input_resolution"];
             return "<posenet.Detector " + py::str(info["architecture"]).cast<std::string>() + " " +

@@ -61,6 +61,18 @@ def test_detector_properties(tiny_detector):
     assert "MobileNetV1" in repr(tiny_detector)
 
 
+def test_dispose(tiny_model_json):
+    with posenet.create_detector(tiny_model_json, backend="cpu") as d:
+        assert len(d.estimate_poses(gradient_image(20, 20))) == 1
+        assert not d.disposed
+    assert d.disposed and "disposed" in repr(d)
+    with pytest.raises(posenet.ConfigError, match="used after dispose"):
+        d.estimate_poses(gradient_image(20, 20))
+    with pytest.raises(posenet.ConfigError, match="used after dispose"):
+        d.model_info
+    d.dispose()  # again: nothing to do
+
+
 def test_input_resolution_forms(tiny_model_json):
     # TF.js's rounding for stride 8: 300 -> 297, 200 -> 201; a dict sets each side.
     d = posenet.create_detector(tiny_model_json, input_resolution=300, backend="cpu")
