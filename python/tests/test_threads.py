@@ -4,24 +4,20 @@ import sys
 import threading
 import time
 
+import pytest
+
 import posenet
 from conftest import gradient_image
 
 
-def test_gil_is_released_during_inference(tiny_model_json):
-    detector = posenet.create_detector(tiny_model_json, input_resolution=513, backend="cpu")
-    images = [gradient_image(480, 640, seed) for seed in range(2)]
-    # A call long enough that its middle is far from both ends (>= 0.2 s): grow the batch.
-    while True:
-        start = time.perf_counter()
-        detector.estimate_poses_batch(images)
-        if time.perf_counter() - start >= 0.2 or len(images) >= 256:
-            break
-        images = images * 2
+def counter_stamps_inside(call, repeats):
+    """Runs call() `repeats` times while a pure-Python counter thread spins; returns how many of the
+    counter's time stamps fall well inside the calls. Had a call held the GIL, the counter could not
+    have run at all inside it; the margins keep the instants before and after the C++ call (argument
+    checks, results) out of the windows."""
+    stamps, windows, stop = [], [], threading.Event()
 
-    stamps, stop = [], threading.Event()
-
-    def counter():  # pure Python: it runs only while it holds the GIL
+    def counter():
         n = 0
         while not stop.is_set():
             n += 1
@@ -29,23 +25,37 @@ def test_gil_is_released_during_inference(tiny_model_json):
                 stamps.append(time.perf_counter())
 
     old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)  # the main thread gets the GIL back quickly around the call
+    sys.setswitchinterval(0.001)  # the main thread gets the GIL back quickly around each call
     thread = threading.Thread(target=counter)
     thread.start()
     try:
-        time.sleep(0.05)
-        start = time.perf_counter()
-        detector.estimate_poses_batch(images)
-        end = time.perf_counter()
+        time.sleep(0.02)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()
+            end = time.perf_counter()
+            margin = 0.05 * (end - start) + 0.005
+            windows.append((start + margin, end - margin))
     finally:
         stop.set()
         thread.join()
         sys.setswitchinterval(old_interval)
-    # Had the call held the GIL, the counter could not have run at all inside it; the margin keeps
-    # the instants before and after the C++ call (argument checks, results) out of the window.
-    margin = 0.05 * (end - start) + 0.01
-    inside = [t for t in stamps if start + margin < t < end - margin]
-    assert len(inside) > 0, f"the counter thread did not run during a {end - start:.3f} s call"
+    return sum(1 for t in stamps for a, b in windows if a < t < b), windows
+
+
+@pytest.mark.parametrize("form", ["estimate_poses", "estimate_poses_batch"])
+def test_gil_is_released_during_inference(tiny_model_json, form):
+    detector = posenet.create_detector(tiny_model_json, input_resolution=513, backend="cpu")
+    image = gradient_image(1080, 1920)
+    if form == "estimate_poses":
+        call = lambda: detector.estimate_poses(image, max_poses=5)  # noqa: E731
+    else:
+        call = lambda: detector.estimate_poses_batch([image] * 2)  # noqa: E731
+    call()  # warm-up
+    inside, windows = counter_stamps_inside(call, repeats=5)
+    seconds = sum(b - a for a, b in windows)
+    print(f"{form}: {inside} counter stamps inside {len(windows)} calls of {seconds:.3f} s in all")
+    assert inside > 0, f"the counter thread never ran inside {len(windows)} calls ({seconds:.3f} s in all)"
 
 
 def test_threads_share_a_detector(tiny_detector):
