@@ -378,7 +378,7 @@ public:
         names_ = keypoint_names();
     }
 
-    py::list estimate_poses(const py::handle& image, int max_poses, bool flip_horizontal, double score_threshold,
+    py::list estimate_poses(const py::object& image, int max_poses, bool flip_horizontal, double score_threshold,
                             double nms_radius) {
         const posenet::EstimationConfig config = estimation(max_poses, flip_horizontal, score_threshold, nms_radius);
         const ImageArg arg = image_arg(image, "image");
@@ -392,7 +392,7 @@ public:
         return poses_list(poses, names_);
     }
 
-    py::list estimate_poses_batch(const py::handle& images, int max_poses, bool flip_horizontal, double score_threshold,
+    py::list estimate_poses_batch(const py::object& images, int max_poses, bool flip_horizontal, double score_threshold,
                                   double nms_radius) {
         const posenet::EstimationConfig config = estimation(max_poses, flip_horizontal, score_threshold, nms_radius);
         if (py::isinstance<py::array>(images) || py::isinstance<py::str>(images) || !py::isinstance<py::sequence>(images))
