@@ -163,8 +163,9 @@ Image decode_png(std::span<const uint8_t> bytes, const std::string& file) {
     if (r.png) r.info = png_create_info_struct(r.png);
     if (!r.png || !r.info) throw ImageError(file, cannot_decode("PNG", "out of memory"));
     auto failure = [&]() {
-        return ImageError(file, cannot_decode("PNG", r.state.ran_out ? "truncated: " + r.state.message
-                                                                     : "corrupt: " + r.state.message));
+        // libpng's words for a compressed stream that stops before the last row.
+        const bool truncated = r.state.ran_out || r.state.message == "Not enough image data";
+        return ImageError(file, cannot_decode("PNG", (truncated ? "truncated: " : "corrupt: ") + r.state.message));
     };
     if (!read_header(r)) throw failure();
 
