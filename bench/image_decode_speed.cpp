@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
             f.megapixels = double(img.width) * double(img.height) / 1e6;
             by_format[format].push_back(std::move(f));
         }
-    std::printf("%-5s %6s %9s %12s %12s %12s   (%d runs)\n", "", "files", "MP", "ms/MP med", "ms/MP min", "MB/s med", runs);
+    std::printf("%-5s %6s %9s %12s %12s %12s   (%d runs)\n", "", "files", "MP", "ms/MP med", "ms/MP min", "file MB/s", runs);
     for (const auto& [format, files] : by_format) {
         double megapixels = 0, megabytes = 0;
         for (const auto& f : files) megapixels += f.megapixels, megabytes += double(f.bytes.size()) / 1e6;

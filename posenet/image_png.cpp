@@ -32,6 +32,9 @@ void check_chunks(std::span<const uint8_t> b, const std::string& file) {
                                                             (pos == b.size() ? ", before the IEND chunk" : ", inside a chunk header")));
         const uint32_t length = be32(b.data() + pos);
         const std::string type(reinterpret_cast<const char*>(b.data() + pos + 4), 4);
+        for (char c : type)
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))  // chunk types are four ASCII letters
+                throw ImageError(file, cannot_decode("PNG", "corrupt: no valid chunk at byte " + std::to_string(pos)));
         if (first && type == "IHDR" && length == 13 && b.size() - pos >= 8 + 13) {
             const uint8_t* ihdr = b.data() + pos + 8;
             const uint64_t width = be32(ihdr), height = be32(ihdr + 4);
