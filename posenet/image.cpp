@@ -1,31 +1,6 @@
 #include "posenet/image.h"
 
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <memory>
-#include <system_error>
-
-// The one translation unit that holds stb_image and stb_image_write.
-#if defined(__GNUC__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#endif
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_FAILURE_USERMSG
-#include <stb_image.h>
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb_image_write.h>
-#if defined(__GNUC__)
-#pragma GCC diagnostic pop
-#endif
+#include <stdexcept>
 
 namespace posenet {
 
@@ -63,50 +38,7 @@ void validate(const FloatImageView& image) {
 }
 
 ImageError::ImageError(const std::string& file, const std::string& reason)
-    : std::runtime_error("image '" + file + "': " + reason), file_(file) {}
-
-Image decode_image(std::span<const uint8_t> bytes, std::string_view name) {
-    const std::string file(name);
-    if (bytes.empty()) throw ImageError(file, "file is empty");
-    if (bytes.size() > size_t(INT32_MAX)) throw ImageError(file, "file is too large (over 2 GiB)");
-    int w = 0, h = 0, comp = 0;
-    const int len = int(bytes.size());
-    if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp)) {
-        const char* why = stbi_failure_reason();
-        throw ImageError(file, std::string("cannot decode (not a supported image or corrupt): ") +
-                                   (why ? why : "unknown reason"));
-    }
-    if (w <= 0 || h <= 0)
-        throw ImageError(file, "image has no pixels (" + std::to_string(w) + "x" + std::to_string(h) + ")");
-    if (uint64_t(w) * uint64_t(h) > kMaxImagePixels)
-        throw ImageError(file, "image is too large: " + std::to_string(w) + "x" + std::to_string(h) +
-                                   " pixels exceeds the limit of 2^28 pixels");
-    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-        stbi_load_from_memory(bytes.data(), len, &w, &h, &comp, 3), stbi_image_free);
-    if (!pixels) {
-        const char* why = stbi_failure_reason();
-        throw ImageError(file, std::string("cannot decode (corrupt or truncated): ") +
-                                   (why ? why : "unknown reason"));
-    }
-    Image img;
-    img.width = w;
-    img.height = h;
-    img.pixels.assign(pixels.get(), pixels.get() + size_t(w) * size_t(h) * 3);
-    return img;
-}
-
-Image load_image(const std::filesystem::path& path) {
-    const std::string file = path.string();
-    std::error_code ec;
-    const auto status = std::filesystem::status(path, ec);
-    if (ec || !std::filesystem::exists(status)) throw ImageError(file, "file not found");
-    if (std::filesystem::is_directory(status)) throw ImageError(file, "is a directory, not an image file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ImageError(file, std::string("cannot open: ") + std::strerror(errno));
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw ImageError(file, "read error");
-    return decode_image(bytes, file);
-}
+    : std::runtime_error(file + ": " + reason), file_(file) {}
 
 Image to_rgb(const ImageView& image) {
     validate(image);
@@ -132,20 +64,6 @@ Image to_rgb(const ImageView& image) {
         }
     }
     return out;
-}
-
-void write_png(const std::filesystem::path& path, const ImageView& image) {
-    validate(image);
-    const std::string file = path.string();
-    int ok = 0;
-    if (image.format == PixelFormat::BGR8 || image.format == PixelFormat::BGRA8) {
-        Image rgb = to_rgb(image);
-        ok = stbi_write_png(file.c_str(), rgb.width, rgb.height, 3, rgb.pixels.data(), rgb.width * 3);
-    } else {
-        ok = stbi_write_png(file.c_str(), image.width, image.height, bytes_per_pixel(image.format),
-                            image.data, image.stride());
-    }
-    if (!ok) throw ImageError(file, "cannot write PNG");
 }
 
 }  // namespace posenet
