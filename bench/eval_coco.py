@@ -134,7 +134,7 @@ def main():
 
     print(f'\n{len(images)} COCO val2017 images, {len(ann["annotations"])} people; multi-pose, maxPoses 20, '
           f'scoreThreshold 0.1, nmsRadius 20; TF.js backend {args.tfjs_backend}')
-    print('"ours" decodes the JPEG files itself (stb_image); "ours, TF.js pixels" runs on the RGB TF.js decoded (jpeg-js).')
+    print('"ours" decodes the JPEG files itself (libjpeg-turbo); "ours, TF.js pixels" runs on the RGB TF.js decoded (jpeg-js).')
     print('| model, input | AP ours | AP ours, TF.js pixels | AP TF.js | AP50 ours | AP50 ours, TF.js pixels | AP50 TF.js '
           '| AP75 ours | AP75 TF.js | AR ours | AR TF.js |')
     print('|---|---|---|---|---|---|---|---|---|---|---|')

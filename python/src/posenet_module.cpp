@@ -529,7 +529,7 @@ loader or device. An entry's index is what create_detector's `device` takes.)doc
             return image_array(std::move(image));
         },
         py::arg("path"),
-        R"doc(Decodes an image file (PNG, JPEG, BMP, TGA, GIF, PSD, PNM) into an H x W x 3 uint8 RGB array
+        R"doc(Decodes an image file (JPEG, PNG, binary PNM) into an H x W x 3 uint8 RGB array
 (grey expanded, alpha dropped, 16-bit reduced to 8), as the C++ posenet::load_image does.
 Raises posenet.ImageError for a missing, unreadable, empty, corrupt or too large file.)doc");
 
