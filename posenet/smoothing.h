@@ -43,7 +43,7 @@ struct OneEuroFilterConfig {
     double derivate_cut_off = 2.5;
     std::optional<double> threshold_cut_off = 0.5;
     double threshold_beta = 5.0;   // used only with threshold_cut_off
-    std::optional<double> min_allowed_object_scale;  // below it keypoints pass unfiltered
+    std::optional<double> min_allowed_object_scale = std::nullopt;  // below it keypoints pass unfiltered
     bool disable_value_scaling = true;               // true: object scale unused (value scale 1)
 };
 

@@ -51,7 +51,7 @@ struct TrackingKeypoint {
 // A pose as the trackers see it (the package's Pose, less names): keypoints normalized to the image.
 struct TrackingPose {
     std::array<TrackingKeypoint, kNumKeypoints> keypoints{};
-    std::optional<BoundingBox> box;  // the bounding-box tracker needs one; the keypoint tracker ignores it
+    std::optional<BoundingBox> box = std::nullopt;  // the bounding-box tracker needs one; the keypoint tracker ignores it
     double score = 0;
     int id = -1;  // set by PoseTracker::apply
 };
@@ -109,7 +109,7 @@ struct Track {
     int id = 0;
     int64_t last_timestamp_us = 0;
     std::array<TrackingKeypoint, kNumKeypoints> keypoints{};
-    std::optional<BoundingBox> box;
+    std::optional<BoundingBox> box = std::nullopt;
 };
 
 // Tracker (tracker.js): the greedy assignment shared by both trackers. Ids start at 1 and are never
