@@ -17,6 +17,16 @@ namespace {
 constexpr double kMicroSecondsToSecond = 1e-6;  // MICRO_SECONDS_TO_SECOND (shared/calculators/constants.js)
 constexpr double kSecondToMicroSeconds = 1e6;   // SECOND_TO_MICRO_SECONDS
 
+// The keypoint filters' value scale: 1 with value scaling disabled, else 1 / object scale; nullopt
+// (pass the keypoints through unfiltered) for an object smaller than the allowed minimum. Without a
+// minimum nothing is passed through (`objectScale < undefined` is false in JS).
+std::optional<double> value_scale(bool disable_value_scaling, const std::optional<double>& min_allowed_object_scale,
+                                  double object_scale) {
+    if (disable_value_scaling) return 1.0;
+    if (min_allowed_object_scale && object_scale < *min_allowed_object_scale) return std::nullopt;
+    return 1.0 / object_scale;
+}
+
 }  // namespace
 
 // ---- LowPassFilter (low_pass_filter.js) ----
@@ -158,40 +168,30 @@ std::vector<TrackingKeypoint> KeypointsSmoothingFilter::filter(std::span<const T
                                                                int64_t timestamp_us, double object_scale) {
     std::vector<TrackingKeypoint> out(keypoints.begin(), keypoints.end());
     const size_t n = keypoints.size();
-    // Value scale: the inverse of the object scale; an object too small is passed through unfiltered.
-    // (`objectScale < undefined` is false in JS: without a minimum nothing is passed through.)
-    auto value_scale_for = [&](bool disable_value_scaling, const std::optional<double>& min_allowed,
-                               double& value_scale) {
-        value_scale = 1;
-        if (disable_value_scaling) return true;
-        if (min_allowed && object_scale < *min_allowed) return false;
-        value_scale = 1.0 / object_scale;
-        return true;
-    };
     if (const auto* one_euro = std::get_if<OneEuroFilterConfig>(&config_)) {
         if (!filters_made_ || one_euro_x_.size() != n) {
             one_euro_x_.assign(n, OneEuroFilter(*one_euro));
             one_euro_y_.assign(n, OneEuroFilter(*one_euro));
             filters_made_ = true;
         }
-        double value_scale;
-        if (!value_scale_for(one_euro->disable_value_scaling, one_euro->min_allowed_object_scale, value_scale)) return out;
+        const auto scale = value_scale(one_euro->disable_value_scaling, one_euro->min_allowed_object_scale, object_scale);
+        if (!scale) return out;
         for (size_t i = 0; i < n; ++i) {
-            out[i].x = one_euro_x_[i].apply(keypoints[i].x, timestamp_us, value_scale);
-            out[i].y = one_euro_y_[i].apply(keypoints[i].y, timestamp_us, value_scale);
+            out[i].x = one_euro_x_[i].apply(keypoints[i].x, timestamp_us, *scale);
+            out[i].y = one_euro_y_[i].apply(keypoints[i].y, timestamp_us, *scale);
         }
     } else {
         const auto& velocity = std::get<VelocityFilterConfig>(config_);
-        double value_scale;
-        if (!value_scale_for(velocity.disable_value_scaling, velocity.min_allowed_object_scale, value_scale)) return out;
+        const auto scale = value_scale(velocity.disable_value_scaling, velocity.min_allowed_object_scale, object_scale);
+        if (!scale) return out;
         if (!filters_made_ || velocity_x_.size() != n) {
             velocity_x_.assign(n, RelativeVelocityFilter(velocity));
             velocity_y_.assign(n, RelativeVelocityFilter(velocity));
             filters_made_ = true;
         }
         for (size_t i = 0; i < n; ++i) {
-            out[i].x = velocity_x_[i].apply(keypoints[i].x, timestamp_us, value_scale);
-            out[i].y = velocity_y_[i].apply(keypoints[i].y, timestamp_us, value_scale);
+            out[i].x = velocity_x_[i].apply(keypoints[i].x, timestamp_us, *scale);
+            out[i].y = velocity_y_[i].apply(keypoints[i].y, timestamp_us, *scale);
         }
     }
     return out;
@@ -234,13 +234,6 @@ void PoseSmoother::apply(std::span<TrackingPose> poses, int64_t timestamp_us, Im
 }
 
 namespace {
-
-std::vector<TrackingPose> to_tracking_poses(const std::vector<Pose>& poses, ImageSize image_size, double threshold) {
-    std::vector<TrackingPose> out;
-    out.reserve(poses.size());
-    for (const Pose& p : poses) out.push_back(to_tracking_pose(p, image_size, threshold));
-    return out;
-}
 
 // MoveNet's keypoints[j].x *= imageSize.width (and y), then one rounding to float.
 void write_back(std::vector<Pose>& poses, const std::vector<TrackingPose>& smoothed, ImageSize image_size) {

@@ -69,6 +69,8 @@ POSENET_API BoundingBox pose_box(std::span<const TrackingKeypoint, kNumKeypoints
 // image size that is not positive.
 POSENET_API TrackingPose to_tracking_pose(const Pose& pose, ImageSize image_size,
                                           double box_score_threshold = kPoseBoxScoreThreshold);
+POSENET_API std::vector<TrackingPose> to_tracking_poses(std::span<const Pose> poses, ImageSize image_size,
+                                                        double box_score_threshold = kPoseBoxScoreThreshold);
 
 // The package's defaults (dist/movenet/constants.js DEFAULT_BOUNDING_BOX_TRACKER_CONFIG and
 // DEFAULT_KEYPOINT_TRACKER_CONFIG; detector_utils.js merges user fields over them field by field, as

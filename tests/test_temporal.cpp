@@ -5,9 +5,8 @@
 // Tolerance against the JS: ids, track lists and filter lists must be identical; similarities and
 // smoothed coordinates within 1e-9 relative (absolute 1e-15 near zero). The arithmetic is the same
 // IEEE double arithmetic in the same order, except Math.exp and Math.asinh: V8's (fdlibm ports) and
-// glibc's differ by 1 ulp on a few percent of arguments (measured: 1 ulp at most on 200k arguments),
-// and the filters carry such differences from frame to frame, damped. The worst differences seen are
-// printed (PARITY temporal lines).
+// glibc's differ in the last bit for some arguments, and the filters carry such differences from
+// frame to frame, damped. The worst differences seen are printed (PARITY temporal lines).
 #include <doctest/doctest.h>
 
 #include <algorithm>
