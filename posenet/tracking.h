@@ -4,8 +4,9 @@
 //
 // How MoveNet uses them (dist/movenet/detector.js estimateMultiplePoses), and so how we do: keypoints
 // in coordinates normalized to the image (x / width, y / height), the pose's box in the same
-// normalized coordinates, timestamps in microseconds; tracker.apply(poses, timestamp) writes an id
-// into every pose (new ids for poses no track claims, so poses beyond maxTracks get ids too).
+// normalized coordinates, timestamps in microseconds (integers here); tracker.apply(poses, timestamp)
+// writes an id into every pose (new ids for poses no track claims, so poses beyond maxTracks get ids
+// too).
 //
 // PoseNet poses have no box; the bounding-box tracker needs one. Ours (pose_box, our decision, not
 // the package's): the box around the pose's normalized keypoints whose score is > box_score_threshold
