@@ -35,6 +35,7 @@ struct Keypoint {
 struct Pose {
     float score = 0;  // single pose: mean keypoint score; multi: see decode.h
     std::array<Keypoint, kNumKeypoints> keypoints{};
+    int id = -1;      // track id given by a PoseTracker (posenet/tracking.h); -1: untracked
 };
 
 // One POSE_CHAIN entry: parent -> child. Displacement channel e is the dy of edge e, 16 + e its dx;
