@@ -17,6 +17,11 @@
 #include "tools/video/frame_source.h"
 #include "tools/video/video_encoder.h"
 
+extern "C" {
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+}
+
 using namespace posenet;
 using namespace posenet::test;
 using nlohmann::json;
@@ -161,6 +166,37 @@ struct Fixture {
     }
 };
 
+// A copy of the MP4 `from` whose video stream carries a display matrix turning it `degrees` clockwise
+// for display (av_display_rotation_set's angle is clockwise), as phones write it (packets copied,
+// nothing re-encoded).
+void remux_with_rotation(const fs::path& from, const fs::path& to, double degrees) {
+    AVFormatContext* in = nullptr;
+    REQUIRE(avformat_open_input(&in, from.c_str(), nullptr, nullptr) == 0);
+    REQUIRE(avformat_find_stream_info(in, nullptr) >= 0);
+    AVFormatContext* out = nullptr;
+    REQUIRE(avformat_alloc_output_context2(&out, nullptr, "mp4", to.c_str()) >= 0);
+    AVStream* stream = avformat_new_stream(out, nullptr);
+    REQUIRE(avcodec_parameters_copy(stream->codecpar, in->streams[0]->codecpar) >= 0);
+    stream->codecpar->codec_tag = 0;
+    stream->time_base = in->streams[0]->time_base;
+    auto* matrix = reinterpret_cast<int32_t*>(av_stream_new_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t)));
+    REQUIRE(matrix);
+    av_display_rotation_set(matrix, degrees);
+    REQUIRE(avio_open(&out->pb, to.c_str(), AVIO_FLAG_WRITE) >= 0);
+    REQUIRE(avformat_write_header(out, nullptr) >= 0);
+    AVPacket* packet = av_packet_alloc();
+    while (av_read_frame(in, packet) >= 0) {
+        av_packet_rescale_ts(packet, in->streams[0]->time_base, stream->time_base);
+        packet->stream_index = 0;
+        REQUIRE(av_interleaved_write_frame(out, packet) >= 0);
+    }
+    REQUIRE(av_write_trailer(out) >= 0);
+    avio_closep(&out->pb);
+    avformat_free_context(out);
+    avformat_close_input(&in);
+    av_packet_free(&packet);
+}
+
 void write_file(const fs::path& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary) << bytes;
 }
@@ -173,7 +209,7 @@ TEST_CASE("video CLI: an MP4 gives one JSON line per frame with its timestamp, a
     write_mp4(f.path("clip.mp4"), 64, 48, 12, {25, 1});
     const auto frames = decode_all({f.path("clip.mp4").string()});
     REQUIRE(frames.size() == 12);
-    for (const std::string& poses : {"3", "1"}) {  // the single-pose file is kept for below
+    for (const std::string poses : {"3", "1"}) {  // the single-pose file is kept for below
         CAPTURE(poses);
         auto r = run_command(f.video("--max-poses " + poses + " " + f.path("clip.mp4").string() + " --jsonl " +
                                      f.path("out/poses.jsonl").string()));
@@ -242,6 +278,51 @@ TEST_CASE("video CLI: the overlay MP4 decodes back at the input's size, frame co
     CHECK(r.exit_code == 1);
     CHECK(r.output.find("even sizes") != std::string::npos);
     CHECK(f.files("out2").empty());
+}
+
+TEST_CASE("video CLI: a video recorded sideways is turned upright, as players show it; a single photo is one frame") {
+    Fixture f("video-rotation");
+    write_mp4(f.path("flat.mp4"), 64, 48, 3, {25, 1});
+    // A phone's portrait video: ffprobe says "rotation of -90.00 degrees", players turn it clockwise.
+    remux_with_rotation(f.path("flat.mp4"), f.path("portrait.mp4"), 90);
+    const auto flat = decode_all({f.path("flat.mp4").string()});
+    const auto upright = decode_all({f.path("portrait.mp4").string()});
+    REQUIRE(upright.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        REQUIRE(upright[i].image.width == 48);
+        REQUIRE(upright[i].image.height == 64);
+        // Clockwise: the flat frame's pixel (x, y) lands at (47 - y, x).
+        bool same = true;
+        for (int y = 0; y < 48; ++y)
+            for (int x = 0; x < 64; ++x)
+                for (int c = 0; c < 3; ++c)
+                    same &= flat[i].image.pixels[(size_t(y) * 64 + size_t(x)) * 3 + size_t(c)] ==
+                            upright[i].image.pixels[(size_t(x) * 48 + size_t(47 - y)) * 3 + size_t(c)];
+        CHECK(same);
+    }
+    fs::create_directories(f.path("out"));
+    auto r = run_command(f.video(f.path("portrait.mp4").string() + " --jsonl - --overlay " + f.path("out/o.mp4").string()));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    const auto lines = parse_lines(r.output);
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0]["width"] == 48);
+    CHECK(lines[0]["height"] == 64);
+    const json detected = f.detect_frames(upright);
+    for (size_t i = 0; i < 3; ++i) check_same_poses(lines[i]["poses"], detected[i]["poses"]);
+    const auto overlay = decode_all({f.path("out/o.mp4").string()});
+    REQUIRE(overlay.size() == 3);
+    CHECK(overlay[0].image.width == 48);
+    CHECK(overlay[0].image.height == 64);
+
+    // A photo given as INPUT: one frame at time 0, decoded as detect decodes it.
+    write_png(f.path("photo.png"), pattern_frame(40, 30, 2).view());
+    r = run_command(f.video(f.path("photo.png").string() + " --jsonl -"));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    const auto one = parse_lines(r.output);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0]["timestamp_us"] == 0);
+    r = run_command(f.detect(f.path("photo.png").string() + " --json -"));
+    check_same_poses(one[0]["poses"], json::parse(r.output)[0]["poses"]);
 }
 
 TEST_CASE("video CLI: YUV4MPEG2 through a pipe on stdin and from a file, in every supported colourspace") {
@@ -396,7 +477,7 @@ TEST_CASE("video CLI: track ids are present and stable in a static scene; --smoo
     const std::string input = f.path("static.mp4").string();
     auto plain = parse_lines(run_command(f.video(input + " --jsonl -")).output);
     REQUIRE(plain.size() == 8);
-    for (const std::string& args : {"--track bbox", "--track bbox --smooth", "--smooth", "--track bbox --max-poses 3"}) {
+    for (const std::string args : {"--track bbox", "--track bbox --smooth", "--smooth", "--track bbox --max-poses 3"}) {
         CAPTURE(args);
         auto r = run_command(f.video(input + " " + args + " --jsonl -"));
         REQUIRE_MESSAGE(r.exit_code == 0, r.output);

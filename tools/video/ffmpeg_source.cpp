@@ -10,8 +10,11 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavdevice/avdevice.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/mem.h>
 }
+
+#include <cmath>
 
 #include "tools/video/ffmpeg_error.h"
 #include "tools/video/interruption.h"
@@ -55,7 +58,38 @@ struct FileReader {
 // given to us is one file, so every such open is refused.
 int refuse_nested_open(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) { return AVERROR(EPERM); }
 
-int interrupt_check(void*) { return interrupted() ? 1 : 0; }
+
+// Quarter turns clockwise that show the stream upright, from its display matrix (phones record
+// sideways and say so there); 0 without one. Flips are not applied.
+int upright_quarter_turns(const AVStream& stream) {
+    const uint8_t* matrix = av_stream_get_side_data(&stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
+    if (!matrix) return 0;
+    const double counterclockwise = av_display_rotation_get(reinterpret_cast<const int32_t*>(matrix));
+    if (std::isnan(counterclockwise)) return 0;
+    const long clockwise = std::lround(-counterclockwise / 90.0);
+    return int(((clockwise % 4) + 4) % 4);
+}
+
+// `image` turned clockwise by `quarter_turns` * 90 degrees.
+void rotate_clockwise(Image& image, int quarter_turns, Image& scratch) {
+    if (quarter_turns == 0) return;
+    const int w = image.width, h = image.height;
+    const bool swaps = quarter_turns % 2 == 1;
+    scratch.width = swaps ? h : w;
+    scratch.height = swaps ? w : h;
+    scratch.pixels.resize(image.pixels.size());
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            int tx = x, ty = y;
+            if (quarter_turns == 1) tx = h - 1 - y, ty = x;
+            else if (quarter_turns == 2) tx = w - 1 - x, ty = h - 1 - y;
+            else tx = y, ty = w - 1 - x;
+            const uint8_t* from = &image.pixels[(size_t(y) * size_t(w) + size_t(x)) * 3];
+            uint8_t* to = &scratch.pixels[(size_t(ty) * size_t(scratch.width) + size_t(tx)) * 3];
+            to[0] = from[0], to[1] = from[1], to[2] = from[2];
+        }
+    std::swap(image, scratch);
+}
 
 class FfmpegSource : public FrameSource {
 public:
@@ -72,6 +106,12 @@ public:
         if (reader_.fd >= 0) ::close(reader_.fd);
     }
 
+    // libavformat's blocking calls ask this between reads: a signal, or a camera's time running out.
+    static int interrupt_check(void* opaque) {
+        const auto* self = static_cast<const FfmpegSource*>(opaque);
+        return interrupted() || std::chrono::steady_clock::now() > self->deadline_ ? 1 : 0;
+    }
+
     void open_file(int fd) {
         reader_.fd = fd;
         auto* buffer = static_cast<uint8_t*>(av_malloc(kReadBufferBytes));
@@ -86,7 +126,7 @@ public:
         format_->pb = io_;
         format_->flags |= AVFMT_FLAG_CUSTOM_IO;
         format_->io_open = refuse_nested_open;
-        format_->interrupt_callback = {interrupt_check, nullptr};
+        format_->interrupt_callback = {interrupt_check, this};
         // The name only helps libavformat guess the format from an extension; it is never opened.
         if (int err = avformat_open_input(&format_, name_.c_str(), nullptr, nullptr); err < 0)
             fail("not a video libavformat can read (" + ffmpeg_error_text(err) + ")");
@@ -108,11 +148,13 @@ public:
         format_ = avformat_alloc_context();
         if (!format_) throw std::bad_alloc();
         format_->flags |= AVFMT_FLAG_NONBLOCK;  // waits are ours: interruptible, with a time limit
-        format_->interrupt_callback = {interrupt_check, nullptr};
+        format_->interrupt_callback = {interrupt_check, this};
+        deadline_ = std::chrono::steady_clock::now() + kCameraSilenceLimit;  // opening reads its first frames
         int err = avformat_open_input(&format_, name_.c_str(), v4l2, &demuxer_options);
         av_dict_free(&demuxer_options);
-        if (err < 0) fail("cannot open the camera (" + ffmpeg_error_text(err) + ")");
+        if (err < 0) fail(camera_failure("cannot open the camera", err));
         open_decoder();
+        deadline_ = std::chrono::steady_clock::time_point::max();
     }
 
     bool next(Frame& out) override {
@@ -144,11 +186,20 @@ public:
     const std::string& name() const override { return name_; }
 
 private:
-    [[noreturn]] void fail(const std::string& reason) const { throw VideoError(name_, reason); }
+    // A failure while a signal is pending is the signal's doing, whatever FFmpeg called it.
+    [[noreturn]] void fail(const std::string& reason) const {
+        throw VideoError(name_, interrupted() ? std::string("interrupted") : reason);
+    }
+
+    std::string camera_failure(const std::string& what, int err) const {
+        if (std::chrono::steady_clock::now() > deadline_) return what + ": no frame came for 10 seconds";
+        return what + " (" + ffmpeg_error_text(err) + ")";
+    }
 
     void open_decoder() {
         if (int err = avformat_find_stream_info(format_, nullptr); err < 0)
-            fail("cannot read the stream parameters (" + ffmpeg_error_text(err) + ")");
+            fail(live_ ? camera_failure("cannot read the stream parameters", err)
+                       : "cannot read the stream parameters (" + ffmpeg_error_text(err) + ")");
         const AVCodec* codec = nullptr;
         int index = av_find_best_stream(format_, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
         if (index == AVERROR_STREAM_NOT_FOUND) fail("no video stream");
@@ -178,6 +229,7 @@ private:
         AVRational rate = stream_->avg_frame_rate;
         if (rate.num <= 0 || rate.den <= 0) rate = stream_->r_frame_rate;
         if (rate.num > 0 && rate.den > 0) rate_ = {rate.num, rate.den};
+        quarter_turns_ = upright_quarter_turns(*stream_);
         frame_duration_us_ = rate_.known() ? frame_time_us(1, rate_) : frame_time_us(1, kDefaultFrameRate);
         packet_ = av_packet_alloc();
         frame_ = av_frame_alloc();
@@ -235,6 +287,7 @@ private:
         if (frame_->decode_error_flags || (frame_->flags & AV_FRAME_FLAG_CORRUPT))
             fail("frame " + std::to_string(frames_) + " is corrupt");
         converter_.convert(picture_of(*frame_), out.image, name_);
+        rotate_clockwise(out.image, quarter_turns_, rotated_);
         out.index = frames_++;
         out.timestamp_us = timestamp_us(frame_->best_effort_timestamp);
     }
@@ -254,6 +307,7 @@ private:
 
     std::string name_;
     bool live_ = false;
+    std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
     FileReader reader_;
     AVIOContext* io_ = nullptr;
     AVFormatContext* format_ = nullptr;
@@ -262,6 +316,8 @@ private:
     AVPacket* packet_ = nullptr;
     AVFrame* frame_ = nullptr;
     RgbConverter converter_;
+    int quarter_turns_ = 0;  // clockwise, to show frames upright
+    Image rotated_;
     FrameRate rate_;
     int64_t frame_duration_us_ = 0;
     int64_t packets_ = 0, frames_ = 0;

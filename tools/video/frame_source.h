@@ -44,7 +44,7 @@ struct Frame {
 class FrameSource {
 public:
     virtual ~FrameSource() = default;
-    // Fills `frame` with the next frame (reusing its pixel storage); false at the end of the input.
+    // Fills `frame` with the next frame (its pixel storage may be reused); false at the end of the input.
     // Throws VideoError (or posenet::ImageError for an image) naming the input and what is wrong: a
     // read error, truncated or corrupt data, a frame larger than posenet::kMaxImagePixels or
     // kMaxImageSide. Interrupted by a signal (tools/video/interruption.h) while it waits for data, it
@@ -68,7 +68,8 @@ enum class InputKind {
     ImageList,    // several inputs, or a glob pattern: images in the order given (a glob's: name order)
     ImageFolder,  // a directory: its JPEG/PNG/PNM files (by extension), in name order
     Camera,       // a character device named /dev/video* (also through a symlink): V4L2, through libavdevice
-    VideoFile,    // a regular file: YUV4MPEG2 (by its header) or anything libavformat opens
+    VideoFile,    // a regular file: YUV4MPEG2 (by its header), a JPEG/PNG/PNM image (by its signature: one
+                  // frame, decoded as posenet::load_image does), or anything libavformat opens
 };
 const char* to_string(InputKind kind);
 
@@ -82,8 +83,8 @@ InputKind classify_inputs(const std::vector<std::string>& inputs);
 struct SourceOptions {
     // RGB24 frames on stdin: their size (required there); a camera: the size to ask it for.
     int width = 0, height = 0;
-    // Images and RGB24 frames: their rate (default kDefaultFrameRate); a YUV4MPEG2 stream: replaces the
-    // header's; a camera: the rate to ask it for. Video files keep their own timing.
+    // Images and RGB24 frames: their rate (default kDefaultFrameRate); a YUV4MPEG2 stream on stdin:
+    // replaces the header's; a camera: the rate to ask it for. Video files keep their own timing.
     std::optional<FrameRate> rate;
 };
 

@@ -2,6 +2,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -18,6 +20,13 @@ namespace posenet::video {
 namespace {
 
 constexpr std::string_view kY4mMagic = "YUV4MPEG2 ";
+
+// The signatures posenet::load_image decodes (image.h): JPEG, PNG, binary PNM.
+bool looks_like_image(std::string_view head) {
+    if (head.size() >= 3 && head.substr(0, 3) == "\xff\xd8\xff") return true;
+    if (head.size() >= 8 && head.substr(0, 8) == "\x89PNG\r\n\x1a\n") return true;
+    return head.size() >= 3 && head[0] == 'P' && (head[1] == '5' || head[1] == '6') && std::isspace(uint8_t(head[2]));
+}
 
 bool is_glob_pattern(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
@@ -139,8 +148,12 @@ std::unique_ptr<FrameSource> open_frame_source(const std::vector<std::string>& i
                 ::close(fd);
                 throw VideoError(input, "empty file");
             }
-            if (got == ssize_t(kY4mMagic.size()) && std::string_view(head, sizeof head) == kY4mMagic)
-                return open_y4m(input, std::make_unique<ByteReader>(fd, true, input, size), options.rate);
+            const std::string_view head_bytes(head, size_t(std::max<ssize_t>(got, 0)));
+            if (head_bytes == kY4mMagic) return open_y4m(input, std::make_unique<ByteReader>(fd, true, input, size), options.rate);
+            if (looks_like_image(head_bytes)) {  // one frame, decoded as `posenet detect` decodes it
+                ::close(fd);
+                return open_image_list(input, {input}, rate);
+            }
             return open_video_file(input, fd);
         }
     }

@@ -3,7 +3,9 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/mathematics.h>
 #include <libavutil/opt.h>
+#include <libavutil/rational.h>
 #include <libswscale/swscale.h>
 }
 
@@ -86,6 +88,11 @@ VideoEncoder::VideoEncoder(const std::filesystem::path& path, std::string name, 
 
     // "file:" so that the path is never taken for another protocol (a name with a colon in it).
     const std::string url = "file:" + std::filesystem::absolute(path).string();
+    if (!use_x264) {  // MPEG-4 Part 2 time bases have 16-bit numbers: the nearest such rate
+        AVRational reduced{};
+        av_reduce(&reduced.num, &reduced.den, rate.num, rate.den, 65535);
+        rate = {reduced.num, reduced.den};
+    }
     if (int err = avformat_alloc_output_context2(&s.muxer, nullptr, "mp4", url.c_str()); err < 0 || !s.muxer)
         s.fail("cannot make an MP4 (" + ffmpeg_error_text(err) + ")");
     s.encoder = avcodec_alloc_context3(chosen);
