@@ -642,10 +642,13 @@ TEST_CASE("video CLI: a run killed while it waits for frames removes its staged 
     Fixture f("video-killed");
     write_file(f.path("in.y4m"), y4m_stream("W40 H30 F25:1", yuv_frames(40, 30, 20, 15, 3)));
     fs::create_directories(f.path("out"));
-    // The writer keeps stdin open; SIGTERM arrives while the CLI waits for a fourth frame.
-    auto r = run_command("{ (cat " + f.path("in.y4m").string() + "; sleep 4) 2>/dev/null | " +
-                         f.video("- --jsonl " + f.path("out/p.jsonl").string() + " --overlay " + f.path("out/o.mp4").string()) +
-                         " & pid=$!; sleep 2; kill -TERM $pid; wait $pid; echo \"exit $?\"; }");
+    // The writer keeps stdin open; SIGTERM arrives once the run has staged its outputs (its temporaries
+    // show), while it works on the frames or waits for a fourth.
+    const std::string out = f.path("out").string();
+    auto r = run_command("{ (cat " + f.path("in.y4m").string() + "; sleep 10) 2>/dev/null | " +
+                         f.video("- --jsonl " + out + "/p.jsonl --overlay " + out + "/o.mp4") + " & pid=$!; " +
+                         "for i in $(seq 200); do ls -A " + out + " | grep -q tmp && break; sleep 0.1; done; " +
+                         "kill -TERM $pid; wait $pid; echo \"exit $?\"; }");
     CHECK(r.output.find("interrupted (SIGTERM)") != std::string::npos);
     CHECK(r.output.find("exit 1") != std::string::npos);
     CHECK(f.files("out").empty());

@@ -292,14 +292,16 @@ private:
         out.timestamp_us = timestamp_us(frame_->best_effort_timestamp);
     }
 
+    // Called after frames_ counted this frame.
     int64_t timestamp_us(int64_t pts) {
-        int64_t t = last_timestamp_us_ + frame_duration_us_;  // no time of its own: one frame on
+        const bool first = frames_ == 1;
+        int64_t t = first ? 0 : last_timestamp_us_ + frame_duration_us_;  // no time of its own: one frame on
         if (pts != AV_NOPTS_VALUE) {
             if (origin_ == AV_NOPTS_VALUE)
                 origin_ = stream_->start_time != AV_NOPTS_VALUE && stream_->start_time <= pts ? stream_->start_time : pts;
             t = av_rescale_q(pts - origin_, stream_->time_base, kMicroseconds);
         }
-        if (frames_ == 1) t = std::max<int64_t>(t, 0);
+        if (first) t = std::max<int64_t>(t, 0);
         else if (t <= last_timestamp_us_) t = last_timestamp_us_ + frame_duration_us_;
         last_timestamp_us_ = t;
         return t;
