@@ -608,6 +608,8 @@ TEST_CASE("video CLI: hostile inputs fail with one clear error naming the input,
     expect_failure(f.video(f.path("wide.y4m").string() + out), 1, "bad width");
     write_file(f.path("deep.y4m"), y4m_stream("W40 H30 F25:1 C420p10", yuv_frames(40, 30, 20, 15, 1)));
     expect_failure(f.video(f.path("deep.y4m").string() + out), 1, "colourspace C420p10 is not supported");
+    write_file(f.path("fast.y4m"), "YUV4MPEG2 W40 H30 F999999999:1\n");
+    expect_failure(f.video(f.path("fast.y4m").string() + out), 1, "frame rate F999999999:1 is out of range");
     write_file(f.path("noh.y4m"), "YUV4MPEG2 W40 F25:1\n");
     expect_failure(f.video(f.path("noh.y4m").string() + out), 1, "without H");
     std::string y4m = y4m_stream("W40 H30 F25:1", yuv_frames(40, 30, 20, 15, 3));

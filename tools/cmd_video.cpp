@@ -162,7 +162,7 @@ video::FrameRate parse_frame_rate(const std::string& s) {
         const double fps = parse_double(s, "--rate");
         if (fps > 0 && fps <= 1000) rate = {int(std::lround(fps * 1000)), 1000};
     }
-    if (!rate.known() || rate.fps() > 1000 || rate.fps() < 1e-3) throw UsageError("--rate " + s + " is out of range (0..1000 frames/s)");
+    if (!video::is_plausible(rate)) throw UsageError("--rate " + s + " is out of range (0.001..1000 frames/s)");
     const int common = std::gcd(rate.num, rate.den);
     return {rate.num / common, rate.den / common};
 }

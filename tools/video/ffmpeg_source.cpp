@@ -226,9 +226,11 @@ private:
         if (int err = avcodec_open2(decoder_, codec, nullptr); err < 0)
             fail(std::string("cannot open the ") + codec->name + " decoder (" + ffmpeg_error_text(err) + ")");
 
-        AVRational rate = stream_->avg_frame_rate;
-        if (rate.num <= 0 || rate.den <= 0) rate = stream_->r_frame_rate;
-        if (rate.num > 0 && rate.den > 0) rate_ = {rate.num, rate.den};
+        for (AVRational rate : {stream_->avg_frame_rate, stream_->r_frame_rate})  // the average first: players' rate
+            if (is_plausible({rate.num, rate.den})) {
+                rate_ = {rate.num, rate.den};
+                break;
+            }
         quarter_turns_ = upright_quarter_turns(*stream_);
         frame_duration_us_ = rate_.known() ? frame_time_us(1, rate_) : frame_time_us(1, kDefaultFrameRate);
         packet_ = av_packet_alloc();

@@ -29,6 +29,10 @@ struct FrameRate {
     double fps() const { return known() ? double(num) / double(den) : 0.0; }
 };
 
+// Rates a video can sensibly have: above 0.001 and at most 1000 frames a second. Streams that state
+// another are taken as stating none; --rate and YUV4MPEG2 headers outside it are refused.
+inline bool is_plausible(FrameRate rate) { return rate.known() && rate.fps() > 1e-3 && rate.fps() <= 1000; }
+
 // Frames of sources with no timing of their own (images, RGB24) are this far apart unless --rate says.
 inline constexpr FrameRate kDefaultFrameRate{30, 1};
 

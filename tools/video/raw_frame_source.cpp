@@ -95,7 +95,10 @@ private:
                     auto num = parse_count(value.substr(0, colon)),
                          den = colon == std::string::npos ? std::nullopt : parse_count(value.substr(colon + 1));
                     if (!num || !den) fail("YUV4MPEG2 header: bad frame rate '" + value + "'");
-                    if (*num > 0 && *den > 0) rate_ = {int(*num), int(*den)};
+                    if (*num == 0 || *den == 0) break;  // F0:0: unknown, the default applies
+                    if (!is_plausible({int(*num), int(*den)}))
+                        fail("YUV4MPEG2 header: frame rate F" + value + " is out of range (0.001..1000 frames/s)");
+                    rate_ = {int(*num), int(*den)};
                     break;
                 }
                 case 'C': colourspace = value; break;
