@@ -32,7 +32,7 @@ static const std::string kHelp = std::string(
     "\n"
     "Estimates poses in every frame, as `posenet detect` does in one photo. INPUT is one of:\n"
     "  a video file            anything FFmpeg's libavformat/libavcodec decode (MP4, MKV, WebM, AVI, ...),\n"
-    "                          or YUV4MPEG2 (.y4m, recognised by its header)\n"
+    "                          YUV4MPEG2 (.y4m, recognised by its header), or one JPEG/PNG/PNM photo\n"
     "  /dev/videoN             a V4L2 camera; Ctrl-C (or --max-frames) ends the recording, outputs are kept\n"
     "  a folder                its JPEG/PNG/PNM files (by extension), in name order\n"
     "  IMAGE... or 'GLOB'      images in the order given, or a quoted glob's matches in name order\n"
