@@ -17,6 +17,7 @@ install_packages() {
   local need=(g++ meson ninja-build pkg-config cmake python3 curl ca-certificates binutils
               libvulkan-dev glslang-tools libeigen3-dev nlohmann-json3-dev doctest-dev
               libjpeg62-turbo-dev libpng-dev
+              libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
               pybind11-dev python3-pybind11 python3-dev python3-mesonpy python3-numpy python3-pytest python3-venv
               mesa-vulkan-drivers vulkan-validationlayers)
   command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)

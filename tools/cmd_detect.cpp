@@ -6,24 +6,28 @@
 #include "posenet/overlay.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
+#include "tools/video/image_folder_source.h"
+#include "tools/video/progress_line.h"
 #include "tools/write_file.h"
 
 namespace posenet::cli {
 
 static const std::string kHelp = std::string(
-    "usage: posenet detect IMAGE... [model options] [--max-poses N] [--score-threshold S]\n"
-    "                      [--nms-radius R] [--flip] [--json OUT|-] [--overlay DIR]\n"
+    "usage: posenet detect IMAGE|DIR... [model options] [--max-poses N] [--score-threshold S]\n"
+    "                      [--nms-radius R] [--flip] [--json OUT|-] [--overlay DIR] [--quiet]\n"
     "\n"
     "Estimates poses as pose-detection's PoseNet estimatePoses does and prints them; images are\n"
-    "PNG, JPEG, PPM/PGM. Outputs appear only when every image succeeded; overlays of images with the\n"
-    "same file name get -2, -3, ... suffixes.\n"
+    "PNG, JPEG, PPM/PGM. A folder stands for its .jpg/.jpeg/.png/.ppm/.pgm/.pnm files, in name order.\n"
+    "Outputs appear only when every image succeeded; overlays of images with the same file name get\n"
+    "-2, -3, ... suffixes. A progress line is shown on stderr when it is a terminal.\n"
     "  --max-poses N           1 = single-pose decoder (default), >1 = multi-pose decoder\n"
     "  --score-threshold S     multi-pose root threshold (default 0.5)\n"
     "  --nms-radius R          multi-pose NMS radius in model-input pixels (default 20)\n"
     "  --flip                  flipHorizontal\n"
     "  --json OUT              write pose-detection-shaped JSON ([{image, poses}]) to OUT (- = stdout)\n"
     "  --overlay DIR           write each photo with its keypoints and skeleton drawn, as PNG\n"
-    "  --min-keypoint-score S  overlay: skip keypoints below S (default 0.3)\n") + kModelOptionsHelp;
+    "  --min-keypoint-score S  overlay: skip keypoints below S (default 0.3)\n"
+    "  --quiet                 no progress line\n") + kModelOptionsHelp;
 
 namespace {
 
@@ -63,7 +67,15 @@ int cmd_detect(int argc, char** argv) {
     std::string json_out = args.option("--json");
     std::string overlay = args.option("--overlay");
     float min_kp = float(parse_double(args.option("--min-keypoint-score", "0.3"), "--min-keypoint-score"));
-    auto images = args.positional();
+    const bool show_progress = !args.flag("--quiet");
+    std::vector<std::string> images;
+    for (const auto& input : args.positional()) {
+        if (!std::filesystem::is_directory(input)) {
+            images.push_back(input);
+            continue;
+        }
+        for (const auto& file : video::list_image_files(input)) images.push_back(file.string());
+    }
     if (images.empty()) throw UsageError("expects at least one image");
     validate(est);
     if (!json_out.empty() && json_out != "-" && std::filesystem::is_directory(json_out))
@@ -82,9 +94,11 @@ int cmd_detect(int argc, char** argv) {
     // One image at a time; outputs appear only once every image succeeded.
     StagedOutputs staged;
     nlohmann::json all = nlohmann::json::array();
+    video::ProgressLine progress(show_progress, "image", int64_t(images.size()));
     for (size_t i = 0; i < images.size(); ++i) {
         const Image image = load_image(images[i]);
         auto poses = detector.estimate_poses(image.view(), est);
+        progress.clear();  // the lines below go to the same terminal
         nlohmann::json entry{{"image", images[i]}, {"width", image.width}, {"height", image.height},
                              {"poses", nlohmann::json::array()}};
         for (const auto& p : poses) entry["poses"].push_back(pose_json(p));
@@ -103,9 +117,12 @@ int cmd_detect(int argc, char** argv) {
             write_png(staged.stage(overlay_files[i]), drawn.view());
             if (!quiet) std::printf("  overlay: %s\n", overlay_files[i].string().c_str());
         }
+        std::fflush(stdout);
+        progress.update(int64_t(i) + 1);
     }
     if (!json_out.empty() && json_out != "-") write_atomically(json_out, all.dump(2));
     staged.commit();
+    progress.finish(int64_t(images.size()));
     if (json_out == "-") std::printf("%s\n", all.dump(2).c_str());
     return 0;
 }

@@ -57,6 +57,7 @@ const char* kUsage =
     "  convert   TF.js model.json (+ shards) -> native model blob\n"
     "  inspect   print a model blob's layers, shapes, parameters, FLOPs and memory\n"
     "  detect    estimate poses in photos\n"
+    "  video     estimate poses in a video, a camera, a folder of images or frames on stdin\n"
     "  devices   list the Vulkan devices\n"
     "  bench     GPU time per layer and end-to-end latency\n"
     "  eval      COCO keypoint AP over an annotations file and its images\n"
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
         if (cmd == "convert") return cmd_convert(argc - 2, argv + 2);
         if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
         if (cmd == "detect") return cmd_detect(argc - 2, argv + 2);
+        if (cmd == "video") return cmd_video(argc - 2, argv + 2);
         if (cmd == "devices") return cmd_devices(argc - 2, argv + 2);
 #if POSENET_CLI_BENCH
         if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
