@@ -60,10 +60,7 @@ int cmd_detect(int argc, char** argv) {
     DetectorOptions options;
     take_model_options(args, config, options);
     EstimationConfig est;
-    est.max_poses = parse_int(args.option("--max-poses", "1"), "--max-poses");
-    est.score_threshold = float(parse_double(args.option("--score-threshold", "0.5"), "--score-threshold"));
-    est.nms_radius = float(parse_double(args.option("--nms-radius", "20"), "--nms-radius"));
-    est.flip_horizontal = args.flag("--flip");
+    take_estimation_options(args, est);
     std::string json_out = args.option("--json");
     std::string overlay = args.option("--overlay");
     float min_kp = float(parse_double(args.option("--min-keypoint-score", "0.3"), "--min-keypoint-score"));

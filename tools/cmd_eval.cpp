@@ -69,9 +69,9 @@ int cmd_eval(int argc, char** argv) {
     Args args(argc, argv);
     if (args.help(kHelp)) return 0;
     EstimationConfig est;
-    est.max_poses = parse_int(args.option("--max-poses", "20"), "--max-poses");
-    est.score_threshold = float(parse_double(args.option("--score-threshold", "0.1"), "--score-threshold"));
-    est.nms_radius = float(parse_double(args.option("--nms-radius", "20"), "--nms-radius"));
+    est.max_poses = 20;  // COCO's maxDets
+    est.score_threshold = 0.1f;
+    take_estimation_options(args, est);
     std::string annotations_path = args.option("--annotations");
     std::string images_dir = args.option("--images");
     std::string json_out = args.option("--json");

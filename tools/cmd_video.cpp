@@ -195,10 +195,7 @@ int cmd_video(int argc, char** argv) {
     DetectorOptions options;
     take_model_options(args, config, options);
     EstimationConfig est;
-    est.max_poses = parse_int(args.option("--max-poses", "1"), "--max-poses");
-    est.score_threshold = float(parse_double(args.option("--score-threshold", "0.5"), "--score-threshold"));
-    est.nms_radius = float(parse_double(args.option("--nms-radius", "20"), "--nms-radius"));
-    est.flip_horizontal = args.flag("--flip");
+    take_estimation_options(args, est);
     const std::string jsonl = args.option("--jsonl");
     const std::string overlay = args.option("--overlay");
     const video::VideoCodec codec = parse_codec(args.option("--overlay-codec", "auto"));

@@ -18,6 +18,21 @@ std::filesystem::path default_model_path() {
                      "\nput one there with weights/install-default-model.sh (or ./run.sh demo in a checkout)");
 }
 
+namespace {
+std::string shortest(double v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", v);
+    return b;
+}
+}  // namespace
+
+void take_estimation_options(Args& args, EstimationConfig& est) {
+    est.max_poses = parse_int(args.option("--max-poses", std::to_string(est.max_poses)), "--max-poses");
+    est.score_threshold = float(parse_double(args.option("--score-threshold", shortest(est.score_threshold)), "--score-threshold"));
+    est.nms_radius = float(parse_double(args.option("--nms-radius", shortest(est.nms_radius)), "--nms-radius"));
+    if (args.flag("--flip")) est.flip_horizontal = true;
+}
+
 void take_model_options(Args& args, ModelConfig& c, DetectorOptions& o) {
     std::string model = args.option("--model");
     std::string arch = args.option("--architecture");

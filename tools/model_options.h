@@ -28,6 +28,10 @@ inline constexpr const char* kModelOptionsHelp =
 // Takes the options above out of args. Throws UsageError. Messages of the library go to stderr.
 void take_model_options(Args& args, ModelConfig& config, DetectorOptions& options);
 
+// --max-poses, --score-threshold, --nms-radius and --flip into `est`, whose values are the defaults
+// (detect and video: pose-detection's; eval: COCO's). Throws UsageError.
+void take_estimation_options(Args& args, EstimationConfig& est);
+
 // The default model (tools/user_dirs.h): the first candidate that exists; UsageError naming every
 // place looked when none does.
 std::filesystem::path default_model_path();
