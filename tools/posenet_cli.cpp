@@ -77,7 +77,9 @@ int main(int argc, char** argv) {
         if (cmd == "convert") return cmd_convert(argc - 2, argv + 2);
         if (cmd == "inspect") return cmd_inspect(argc - 2, argv + 2);
         if (cmd == "detect") return cmd_detect(argc - 2, argv + 2);
+#if POSENET_CLI_VIDEO
         if (cmd == "video") return cmd_video(argc - 2, argv + 2);
+#endif
         if (cmd == "devices") return cmd_devices(argc - 2, argv + 2);
 #if POSENET_CLI_BENCH
         if (cmd == "bench") return cmd_bench(argc - 2, argv + 2);
