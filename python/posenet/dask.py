@@ -1,0 +1,1127 @@
+"""Dataset-scale pose estimation on Dask's distributed scheduler.
+
+Runs a posenet detector over a dataset (a list of image paths, globs, folders, or a COCO annotations
+file) on a ``distributed.Client``: on one machine as a LocalCluster, on many hosts unchanged::
+
+    from distributed import Client
+    import posenet.dask
+
+    result = posenet.dask.estimate_dataset(["photos/"], "out/", model="mobilenet-float-075-stride16.pnb",
+                                           client=Client("tcp://scheduler:8786"), max_poses=5)
+    print(result.summary_line())
+    for line in posenet.dask.read_results("out/"):    # one dict per image, in input order
+        print(line["path"], len(line.get("poses", [])), line.get("error"))
+
+or from a shell: ``python3 -m posenet.dask --scheduler local --workers 2 --model M.pnb photos/ --out out/``
+(``--help`` lists the options).
+
+How the work is cut and where it runs:
+
+- The dataset becomes partitions of ``partition_size`` images (default 64); each partition is one
+  Dask task. Paths travel to the workers, never pixels: a worker decodes its images itself, so every
+  worker must see the inputs, the model and the output folder at the same paths (one machine, or a
+  shared file system).
+- One detector per worker process, made once by a WorkerPlugin (:class:`DetectorPlugin`) when the job
+  starts (or on a worker that joins later) and kept in a per-process cache keyed by the detector's
+  configuration; tasks reuse it. Its device: see :func:`choose_device` (``devices``, the worker's
+  ``POSENET_DEVICE``, else ``device``). The worker logs the device's name and index.
+- Each partition writes one JSON Lines shard, ``<out>/shards/images-<hash>.jsonl``, whose name is a
+  hash of the partition's content (its paths and COCO image ids): a rerun, or Dask retrying a task
+  after a lost worker, writes the same name. A shard is written whole to a temporary in the same
+  folder, fsynced and renamed over its name, so it either exists complete or not at all.
+- ``<out>/manifest.json`` holds the job's configuration (model digest, input resolution, estimation
+  options, backend, precision). A rerun into the same folder with the same configuration skips the
+  partitions whose shards are complete (resumable); a different configuration is refused
+  (:class:`ConfigMismatch`) unless ``overwrite=True``, which discards the old results.
+- ``<out>/job.json`` lists the job's shards in input order with the totals; :func:`read_results` reads
+  the lines back in that order. A COCO annotations input also gives ``<out>/coco_results.json``
+  (``[{image_id, category_id: 1, keypoints: [x, y, score] * 17, score}]``, as ``posenet eval --json``).
+
+A line of a shard is ``{"path", "width", "height", "poses"}`` (poses as Detector.estimate_poses
+returns them) or ``{"path", "error", "error_type"}`` for an image that cannot be read or decoded; COCO
+inputs add ``"image_id"``. A bad image does not stop the job. Any other failure (a device error, a lost
+worker) fails the task, which Dask retries (``retries``; a worker that dies is retried by the scheduler,
+up to ``distributed.scheduler.allowed-failures`` times).
+
+Video files: the task type is designed for frame ranges (:class:`VideoRange`, a partition of kind
+``"video"``), but no video decoder is available to the Python package yet, so video inputs are refused
+with :class:`InputError` (use ``posenet video`` per file, or extract the frames to images).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import glob
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import posenet
+
+try:
+    import distributed
+    from distributed import Client, LocalCluster, WorkerPlugin
+except ImportError as _error:  # pragma: no cover - depends on the machine
+    raise ImportError(
+        "posenet.dask needs dask and distributed (Debian: apt install python3-dask python3-distributed; "
+        "pip: pip install 'dask[distributed]')"
+    ) from _error
+
+__all__ = [
+    "ConfigMismatch",
+    "Dataset",
+    "DetectorPlugin",
+    "DeviceMap",
+    "ImageItem",
+    "InputError",
+    "JobConfig",
+    "JobResult",
+    "Partition",
+    "VideoRange",
+    "choose_device",
+    "collect_inputs",
+    "estimate_dataset",
+    "main",
+    "read_results",
+]
+
+# What posenet.load_image decodes, by extension, for folders and globs (explicit paths are taken as given:
+# a file of another kind becomes an error line).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pbm", ".pnm"})
+# Files taken for videos (refused for now; see the module's docstring).
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
+)
+MANIFEST_FORMAT = "posenet.dask/1"
+DEVICE_ENV = "POSENET_DEVICE"  # a worker's Vulkan device index, set per dask-worker process
+DEFAULT_MODEL_NAME = "mobilenet-float-075-stride16.pnb"
+
+# The worker's own logger: its records appear in the dask-worker's output and client.get_worker_logs().
+_worker_log = logging.getLogger("distributed.worker")
+
+
+class InputError(ValueError):
+    """An input that cannot become part of a dataset (a glob matching nothing, a malformed COCO file,
+    a video file, a COCO file beside other inputs)."""
+
+
+class ConfigMismatch(RuntimeError):
+    """The output folder holds results of a job with another configuration."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Dataset and tasks
+
+
+@dataclass(frozen=True)
+class ImageItem:
+    """One image of a dataset: an absolute path, and its COCO image id for a COCO input."""
+
+    path: str
+    image_id: int | None = None
+
+
+@dataclass(frozen=True)
+class VideoRange:
+    """Frames [start, stop) of a video file (in presentation order): the unit of a video task.
+
+    Designed, not implemented: a worker would open ``path``, seek to ``start`` and write one line per
+    frame (``{"path", "frame", "timestamp_us", "width", "height", "poses"}``) into the partition's shard."""
+
+    path: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One Dask task: a run of images (kind "images") or a video's frame range (kind "video")."""
+
+    kind: str
+    images: tuple[ImageItem, ...] = ()
+    video: VideoRange | None = None
+
+    @property
+    def size(self) -> int:
+        """How many lines its shard holds."""
+        if self.kind == "video" and self.video is not None:
+            return self.video.stop - self.video.start
+        return len(self.images)
+
+    @property
+    def shard(self) -> str:
+        """The shard's file name: a hash of what the partition holds, so the same content always maps to
+        the same shard (reruns and retries overwrite it, never add another)."""
+        if self.kind == "video" and self.video is not None:
+            content: Any = [self.video.path, self.video.start, self.video.stop]
+        else:
+            content = [[item.path, item.image_id] for item in self.images]
+        digest = hashlib.sha256(json.dumps([self.kind, content], separators=(",", ":")).encode()).hexdigest()
+        return f"{self.kind}-{digest[:24]}.jsonl"
+
+
+@dataclass
+class Dataset:
+    """What a job runs over: images in order (each once), and for a COCO input its annotations file."""
+
+    images: list[ImageItem] = field(default_factory=list)
+    videos: list[VideoRange] = field(default_factory=list)
+    coco_annotations: str | None = None
+
+    def partitions(self, partition_size: int) -> list[Partition]:
+        """The images cut into partitions of ``partition_size`` in order (the last may be shorter)."""
+        if partition_size < 1:
+            raise ValueError(f"partition_size {partition_size}: must be at least 1")
+        parts = [
+            Partition("images", tuple(self.images[i : i + partition_size]))
+            for i in range(0, len(self.images), partition_size)
+        ]
+        return parts + [Partition("video", video=v) for v in self.videos]
+
+
+def _has_glob(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def _folder_images(folder: Path, recursive: bool) -> list[Path]:
+    files = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in files if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def _read_coco(annotations: Path, images_dir: str | os.PathLike[str] | None) -> list[ImageItem]:
+    """The images a COCO annotations file lists, as `posenet eval` reads them: each entry's file_name
+    under images_dir (default: the annotations file's folder), with its id."""
+    try:
+        data = json.loads(annotations.read_bytes())
+    except (OSError, ValueError) as e:
+        raise InputError(f"{annotations}: cannot read a COCO annotations file: {e}") from e
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise InputError(f"{annotations}: not a COCO annotations file (no images list)")
+    base = Path(images_dir) if images_dir is not None else annotations.parent
+    items, seen = [], set()
+    for i, entry in enumerate(data["images"]):
+        where = f"{annotations}: images[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("file_name"), str):
+            raise InputError(f"{where}: no file_name string")
+        image_id = entry.get("id")
+        if isinstance(image_id, bool) or not isinstance(image_id, int):
+            raise InputError(f"{where}: no integer id")
+        if image_id in seen:
+            raise InputError(f"{where}: id {image_id} is listed twice")
+        seen.add(image_id)
+        items.append(ImageItem(os.path.abspath(base / entry["file_name"]), image_id))
+    return items
+
+
+def collect_inputs(
+    inputs: Sequence[str | os.PathLike[str]],
+    *,
+    images_dir: str | os.PathLike[str] | None = None,
+    recursive: bool = False,
+) -> Dataset:
+    """Turns the inputs into a dataset of absolute paths, each image once, in order.
+
+    An input is a folder (its JPEG/PNG/PNM files by extension, in name order; ``recursive`` for its
+    subfolders too), a glob pattern (its matches in name order), a COCO annotations file (a .json:
+    its images under ``images_dir``, default the file's folder; then it must be the only input), or an
+    image path, taken as given: a missing or unreadable file becomes an error line of the results, not
+    a failure here. Raises InputError for a glob matching nothing, a malformed COCO file or a video.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    if not inputs:
+        raise InputError("no inputs")
+    dataset = Dataset()
+    seen: set[str] = set()
+
+    def add(path: str | os.PathLike[str], image_id: int | None = None) -> None:
+        absolute = os.path.abspath(path)
+        if absolute not in seen:  # each image once, at its first mention
+            seen.add(absolute)
+            dataset.images.append(ImageItem(absolute, image_id))
+
+    for raw in inputs:
+        text = os.fspath(raw)
+        path = Path(text)
+        if path.suffix.lower() == ".json" and path.is_file():
+            if len(inputs) > 1:
+                raise InputError(f"{text}: a COCO annotations file must be the only input")
+            dataset.coco_annotations = os.path.abspath(path)
+            for item in _read_coco(path, images_dir):
+                add(item.path, item.image_id)
+        elif path.is_dir():
+            for p in _folder_images(path, recursive):
+                add(p)
+        elif path.suffix.lower() in VIDEO_SUFFIXES:
+            raise InputError(
+                f"{text}: video files are not supported by posenet.dask yet (the frame-range task type is "
+                "designed, but the Python package has no video decoder); run `posenet video` on it, or "
+                "extract its frames as images"
+            )
+        elif not path.exists() and _has_glob(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            files = [m for m in matches if os.path.isfile(m)]
+            if not files:
+                raise InputError(f"{text}: the pattern matches no file")
+            for m in files:
+                add(m)
+        else:
+            add(path)
+    if not dataset.images and not dataset.videos:
+        raise InputError("the inputs hold no images: " + ", ".join(os.fspath(i) for i in inputs))
+    return dataset
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+
+
+def _model_digest(model: Path) -> str:
+    """sha256 over the model's files: a .pnb's bytes, or a TF.js model.json with its weight files."""
+    if model.is_dir():
+        model = model / "model.json"
+    h = hashlib.sha256()
+    files = [model]
+    if model.suffix.lower() == ".json":
+        try:
+            manifest = json.loads(model.read_bytes()).get("weightsManifest", [])
+            files += [model.parent / p for group in manifest for p in group.get("paths", [])]
+        except (ValueError, AttributeError, TypeError):
+            pass  # the library names what is wrong with it when the workers load it
+    for f in files:
+        with open(f, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _resolution(value: int | str | Mapping[str, int] | Sequence[int]) -> dict[str, int]:
+    """An input resolution as {'width', 'height'}: an int (square), 'WxH', a dict or a (width, height)."""
+    if isinstance(value, Mapping):
+        return {"width": int(value["width"]), "height": int(value["height"])}
+    if isinstance(value, str):
+        w, sep, h = value.lower().partition("x")
+        if not sep:
+            return {"width": int(value), "height": int(value)}
+        return {"width": int(w), "height": int(h)}
+    if isinstance(value, int):
+        return {"width": value, "height": value}
+    w, h = value
+    return {"width": int(w), "height": int(h)}
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """Everything that decides a job's results: compared with an output folder's manifest on a rerun."""
+
+    model: str
+    model_sha256: str
+    input_resolution: tuple[int, int] = (257, 257)  # (width, height)
+    max_poses: int = 1
+    score_threshold: float = 0.5
+    nms_radius: float = 20.0
+    flip_horizontal: bool = False
+    backend: str = "auto"
+    precision: str = "fp32"
+
+    def manifest(self) -> dict[str, Any]:
+        """The fields a rerun must match (the model by content, not by path)."""
+        d = dataclasses.asdict(self)
+        d.pop("model")
+        d["input_resolution"] = {"width": self.input_resolution[0], "height": self.input_resolution[1]}
+        return d
+
+    def key(self) -> str:
+        """A short name for this configuration's detector (the plugin's name, the cache key)."""
+        text = json.dumps([self.model, self.manifest()], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def estimate_kwargs(self) -> dict[str, Any]:
+        return {
+            "max_poses": self.max_poses,
+            "flip_horizontal": self.flip_horizontal,
+            "score_threshold": self.score_threshold,
+            "nms_radius": self.nms_radius,
+        }
+
+
+@dataclass(frozen=True)
+class DeviceMap:
+    """Which Vulkan device each worker uses; see choose_device.
+
+    by_name: worker name -> device index (``dask-worker --name gpu1``: {'gpu1': 1}).
+    by_number: for workers whose name is a number k (a LocalCluster's 0..N-1, ``dask-worker --name 3``):
+        device by_number[k % len(by_number)].
+    default: the index for every other worker without POSENET_DEVICE; -1 lets the library choose
+        (the best GPU, else the CPU executor, as backend 'auto' does).
+    """
+
+    by_name: tuple[tuple[str, int], ...] = ()
+    by_number: tuple[int, ...] = ()
+    default: int = -1
+
+    @classmethod
+    def of(cls, devices: Mapping[str, int] | Sequence[int] | None, default: int = -1) -> DeviceMap:
+        if devices is None:
+            return cls(default=default)
+        if isinstance(devices, Mapping):
+            return cls(by_name=tuple((str(k), int(v)) for k, v in devices.items()), default=default)
+        return cls(by_number=tuple(int(d) for d in devices), default=default)
+
+
+def choose_device(worker_name: object, devices: DeviceMap, backend: str, environ: Mapping[str, str] = os.environ) -> int:
+    """The Vulkan device index a worker uses (-1: the library's choice, or the CPU for backend 'cpu').
+
+    In order: the CPU backend uses none; the worker's name in ``devices.by_name``; a numeric worker name
+    k picks ``devices.by_number[k % n]``; the worker process's ``POSENET_DEVICE`` environment variable
+    (one per ``dask-worker``: ``POSENET_DEVICE=1 dask-worker ...``); else ``devices.default``.
+    """
+    if backend == "cpu":
+        return -1
+    name = str(worker_name)
+    for n, index in devices.by_name:
+        if n == name:
+            return index
+    if devices.by_number and name.isdigit():
+        return devices.by_number[int(name) % len(devices.by_number)]
+    value = environ.get(DEVICE_ENV, "").strip()
+    if value:
+        if not value.isdigit():
+            raise posenet.ConfigError(f"{DEVICE_ENV}={value!r}: must be a Vulkan device index (posenet.list_devices())")
+        return int(value)
+    return devices.default
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker side: one detector per process, the partition task
+
+
+@dataclass
+class _CachedDetector:
+    detector: Any
+    description: str
+
+
+# Per worker process: detectors by (configuration, device). Small: a worker serves one job at a time
+# in practice, and each detector holds a model and a device context.
+_DETECTORS: dict[str, _CachedDetector] = {}
+_MAX_DETECTORS = 2
+_load_image = posenet.load_image  # looked up at call time, so tests can inject faults on the workers
+
+
+def _worker_name() -> str:
+    try:
+        return str(distributed.get_worker().name)
+    except ValueError:  # not inside a worker (a direct call, a test)
+        return "local"
+
+
+def _detector(
+    config: JobConfig, devices: DeviceMap, pipeline_cache_dir: str | None, worker_name: str | None = None
+) -> _CachedDetector:
+    """This process's detector for the configuration, made on first use and kept."""
+    name = worker_name if worker_name is not None else _worker_name()
+    device = choose_device(name, devices, config.backend)
+    key = f"{config.key()}:{device}"
+    cached = _DETECTORS.get(key)
+    if cached is not None:
+        return cached
+    w, h = config.input_resolution
+    detector = posenet.create_detector(
+        config.model,
+        input_resolution={"width": w, "height": h},
+        backend=config.backend,
+        device=device,
+        precision=config.precision,
+        pipeline_cache_dir=pipeline_cache_dir,
+    )
+    description = f"{detector.device_name} (device index {detector.device_index}, backend {detector.backend})"
+    _worker_log.info("posenet: worker %s runs %s on %s, pid %d", name, config.model, description, os.getpid())
+    while len(_DETECTORS) >= _MAX_DETECTORS:
+        _DETECTORS.pop(next(iter(_DETECTORS)))  # the oldest; a task still using it keeps its reference
+    cached = _DETECTORS[key] = _CachedDetector(detector, description)
+    return cached
+
+
+class DetectorPlugin(WorkerPlugin):
+    """Makes the job's detector on each worker (current and later ones) before tasks need it.
+
+    Creation runs in a thread, so the worker keeps answering the scheduler while a model loads and a
+    device starts. A failure (a bad model, a missing device) fails the job's registration of the plugin,
+    which estimate_dataset reports before any task runs."""
+
+    def __init__(self, config: JobConfig, devices: DeviceMap, pipeline_cache_dir: str | None = None):
+        self.config = config
+        self.devices = devices
+        self.pipeline_cache_dir = pipeline_cache_dir
+        self.name = f"posenet-detector-{config.key()}"
+
+    async def setup(self, worker: Any) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, _detector, self.config, self.devices, self.pipeline_cache_dir, str(worker.name))
+
+    def teardown(self, worker: Any) -> None:
+        # Dropped from the cache, not disposed: a task running now keeps its reference and finishes.
+        prefix = self.config.key() + ":"
+        for key in [k for k in _DETECTORS if k.startswith(prefix)]:
+            _DETECTORS.pop(key, None)
+
+
+def _worker_description(config: JobConfig, devices: DeviceMap, pipeline_cache_dir: str | None) -> tuple[str, str]:
+    """Run on each worker by the client: the worker's name and the device its detector runs on."""
+    return _worker_name(), _detector(config, devices, pipeline_cache_dir).description
+
+
+def _decode(items: Sequence[ImageItem]) -> list[tuple[ImageItem, Any, Exception | None]]:
+    out = []
+    for item in items:
+        try:
+            out.append((item, _load_image(item.path), None))
+        except posenet.ImageError as e:  # missing, unreadable, corrupt, too large: the image's own fault
+            out.append((item, None, e))
+    return out
+
+
+def _decoded_batches(items: Sequence[ImageItem], batch_size: int) -> Iterator[list[tuple[ImageItem, Any, Exception | None]]]:
+    """The items decoded, batch_size at a time; the next batch decodes in a thread while the caller runs
+    the network on this one (decoding and inference both release the GIL)."""
+    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    if not batches:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="posenet-decode") as pool:
+        pending = pool.submit(_decode, batches[0])
+        for nxt in batches[1:]:
+            ready = pending.result()
+            pending = pool.submit(_decode, nxt)
+            yield ready
+        yield pending.result()
+
+
+def _error_line(item: ImageItem, error: Exception) -> dict[str, Any]:
+    line: dict[str, Any] = {"path": item.path}
+    if item.image_id is not None:
+        line["image_id"] = item.image_id
+    line["error"] = str(error)
+    line["error_type"] = type(error).__name__
+    return line
+
+
+def _estimate_batch(detector: Any, batch: list[tuple[ImageItem, Any, Exception | None]], config: JobConfig) -> list[dict[str, Any]]:
+    """One line per item: its poses, or its error. Images the library refuses (posenet.ConfigError or
+    ImageError from estimation) are found by redoing the batch one image at a time; other errors (a
+    device failure) propagate and fail the task, so that Dask retries it."""
+    kwargs = config.estimate_kwargs()
+    good = [(item, image) for item, image, error in batch if error is None]
+    poses_of: dict[int, Any] = {}
+    try:
+        results = detector.estimate_poses_batch([image for _, image in good], **kwargs) if good else []
+        poses_of = {id(item): poses for (item, _), poses in zip(good, results)}
+    except (posenet.ConfigError, posenet.ImageError):
+        for item, image in good:
+            try:
+                poses_of[id(item)] = detector.estimate_poses(image, **kwargs)
+            except (posenet.ConfigError, posenet.ImageError) as e:
+                poses_of[id(item)] = e
+    lines = []
+    for item, image, error in batch:
+        result = error if error is not None else poses_of[id(item)]
+        if isinstance(result, Exception):
+            lines.append(_error_line(item, result))
+            continue
+        line: dict[str, Any] = {"path": item.path}
+        if item.image_id is not None:
+            line["image_id"] = item.image_id
+        line.update(width=int(image.shape[1]), height=int(image.shape[0]), poses=result)
+        lines.append(line)
+    return lines
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Writes data to a unique temporary beside path, fsyncs it, renames it over path and fsyncs the
+    folder: readers see the old file or the whole new one, and two writers of the same content race
+    harmlessly."""
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _dumps(line: Mapping[str, Any]) -> str:
+    # Floats as repr: the shortest text that reads back to the same double (the float32 values exactly).
+    return json.dumps(line, separators=(",", ":"), allow_nan=False)
+
+
+def run_partition(
+    partition: Partition,
+    *,
+    config: JobConfig,
+    devices: DeviceMap,
+    out: str,
+    batch_size: int = 8,
+    pipeline_cache_dir: str | None = None,
+) -> dict[str, Any]:
+    """The task: estimates a partition's images with this worker's detector and writes its shard.
+
+    Returns the shard's name and counts: {'shard', 'images', 'poses', 'errors', 'seconds', 'worker',
+    'device'}."""
+    if partition.kind != "images":
+        raise NotImplementedError(f"partition kind {partition.kind!r}: only images are supported yet")
+    start = time.perf_counter()
+    cached = _detector(config, devices, pipeline_cache_dir)
+    lines: list[dict[str, Any]] = []
+    for batch in _decoded_batches(partition.images, max(1, batch_size)):
+        lines += _estimate_batch(cached.detector, batch, config)
+    text = "".join(_dumps(line) + "\n" for line in lines)
+    shard = Path(out) / "shards" / partition.shard
+    _write_atomically(shard, text.encode())
+    return {
+        "shard": partition.shard,
+        "images": len(lines),
+        "poses": sum(len(line.get("poses", ())) for line in lines),
+        "errors": sum("error" in line for line in lines),
+        "seconds": time.perf_counter() - start,
+        "worker": _worker_name(),
+        "device": cached.description,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Output folder
+
+
+def _shard_counts(path: Path, partition: Partition) -> tuple[int, int] | None:
+    """(poses, errors) of a complete shard for this partition, or None when it is absent or is not
+    this partition's whole result (then the partition runs again and replaces it)."""
+    try:
+        text = path.read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not text.endswith("\n"):
+        return None
+    raw_lines = text.splitlines()
+    if len(raw_lines) != partition.size:
+        return None
+    poses = errors = 0
+    for raw, item in zip(raw_lines, partition.images):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(line, dict) or line.get("path") != item.path or line.get("image_id") != item.image_id:
+            return None
+        if "error" in line:
+            errors += 1
+        elif isinstance(line.get("poses"), list):
+            poses += len(line["poses"])
+        else:
+            return None
+    return poses, errors
+
+
+def _prepare_out(out: Path, config: JobConfig, overwrite: bool) -> None:
+    """Creates the output folder and its manifest; refuses a folder holding another configuration's
+    results unless overwrite, which removes them."""
+    shards = out / "shards"
+    manifest_path = out / "manifest.json"
+    manifest = {"format": MANIFEST_FORMAT, "config": config.manifest(), "model": config.model}
+    if manifest_path.exists():
+        try:
+            old = json.loads(manifest_path.read_text())
+        except (OSError, ValueError) as e:
+            old = {"config": {"unreadable manifest": str(e)}}
+        old_config = old.get("config", {}) if isinstance(old, dict) else {}
+        if old_config != manifest["config"] and not overwrite:
+            new_config = manifest["config"]
+            keys = sorted(set(old_config) | set(new_config))
+            diff = "; ".join(
+                f"{k}: {old_config.get(k)!r} there, {new_config.get(k)!r} now"
+                for k in keys
+                if old_config.get(k) != new_config.get(k)
+            )
+            raise ConfigMismatch(
+                f"{out} holds the results of a job with another configuration ({diff}); use another output "
+                "folder, or overwrite (--force) to discard them"
+            )
+        if old_config != manifest["config"]:
+            for stale in list(shards.glob("*.jsonl")) + [out / "job.json", out / "coco_results.json"]:
+                stale.unlink(missing_ok=True)
+    shards.mkdir(parents=True, exist_ok=True)
+    _write_atomically(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
+
+
+def _remove_temporaries(shards: Path) -> None:
+    """Temporaries left by workers that died while writing (every task of the job is over by now)."""
+    for tmp in shards.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)
+
+
+def _coco_results(out: Path, partitions: Sequence[Partition]) -> list[dict[str, Any]]:
+    """The shards' poses as a COCO results list, in input order (posenet eval's to_coco_results)."""
+    results = []
+    for partition in partitions:
+        for line in _read_shard(out / "shards" / partition.shard):
+            for pose in line.get("poses", ()):
+                keypoints: list[float] = []
+                for k in pose["keypoints"]:
+                    keypoints += [k["x"], k["y"], k["score"]]
+                results.append({"image_id": line["image_id"], "category_id": 1, "keypoints": keypoints, "score": pose["score"]})
+    return results
+
+
+def _read_shard(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path) as f:
+        for raw in f:
+            yield json.loads(raw)
+
+
+def read_results(out: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The lines of the last job written into ``out`` (its job.json), one per image in input order."""
+    out = Path(out)
+    job = json.loads((out / "job.json").read_text())
+    for shard in job["shards"]:
+        yield from _read_shard(out / "shards" / shard)
+
+
+# ---------------------------------------------------------------------------------------------
+# Client side
+
+
+@dataclass
+class JobResult:
+    """What a job did. ``failed``: (shard, error message) of the partitions without a result."""
+
+    out: Path
+    images: int = 0
+    poses: int = 0
+    errors: int = 0
+    partitions: int = 0
+    computed: int = 0
+    skipped: int = 0
+    computed_images: int = 0
+    seconds: float = 0.0
+    estimate_seconds: float = 0.0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    devices: dict[str, str] = field(default_factory=dict)
+    coco_results: Path | None = None
+    dashboard: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Every partition has its shard."""
+        return not self.failed
+
+    @property
+    def images_per_second(self) -> float:
+        """Images estimated by this run per second of the estimating phase (from the first task's
+        submission to the last result: without cluster start-up and detector creation)."""
+        return self.computed_images / self.estimate_seconds if self.estimate_seconds > 0 else 0.0
+
+    def summary_line(self) -> str:
+        line = (
+            f"{self.images} images, {self.poses} poses, {self.errors} errors, {self.seconds:.1f} s, "
+            f"{self.images_per_second:.1f} images/s ({self.computed_images} images in {self.estimate_seconds:.1f} s "
+            f"of estimation; {self.computed} partitions computed, {self.skipped} already done"
+        )
+        return line + (f", {len(self.failed)} failed)" if self.failed else ")")
+
+
+def _dashboard_link(client: Client) -> str | None:
+    """The dashboard's address where the scheduler serves one: its HTTP server always runs, the
+    dashboard's pages only where the scheduler can import bokeh."""
+    try:
+        if "dashboard" in client.scheduler_info().get("services", {}) and client.run_on_scheduler(
+            _module_available, "bokeh"
+        ):
+            return client.dashboard_link
+    except Exception:  # noqa: BLE001 - a link is a convenience, never a reason to fail
+        pass
+    return None
+
+
+def _start_local_cluster(n_workers: int, omp_threads: int | None) -> LocalCluster:
+    """Worker processes of one thread each; the CPU executor's OpenMP threads split the cores between
+    them (the nanny would set OMP_NUM_THREADS=1)."""
+    threads = omp_threads or max(1, (os.cpu_count() or 1) // n_workers)
+    have_bokeh = _module_available("bokeh")
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":8787" if have_bokeh else ":0",  # without bokeh only an HTTP server: any port
+        env={"OMP_NUM_THREADS": str(threads)},
+    )
+
+
+def _module_available(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def estimate_dataset(
+    inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    model: str | os.PathLike[str],
+    client: Client | None = None,
+    n_workers: int | None = None,
+    images_dir: str | os.PathLike[str] | None = None,
+    recursive: bool = False,
+    input_resolution: int | str | Mapping[str, int] = 257,
+    max_poses: int = 1,
+    score_threshold: float = 0.5,
+    nms_radius: float = 20.0,
+    flip_horizontal: bool = False,
+    backend: str = "auto",
+    precision: str = "fp32",
+    device: int = -1,
+    devices: Mapping[str, int] | Sequence[int] | None = None,
+    resources: Mapping[str, float] | None = None,
+    partition_size: int = 64,
+    batch_size: int = 8,
+    retries: int = 2,
+    overwrite: bool = False,
+    progress: bool | None = None,
+    pipeline_cache_dir: str | os.PathLike[str] | None = None,
+    omp_threads: int | None = None,
+    echo: Any = None,
+) -> JobResult:
+    """Estimates the poses of every image of ``inputs`` on a Dask cluster; results under ``out``.
+
+    inputs: image paths, folders, glob patterns, or one COCO annotations file (see collect_inputs).
+    out: the output folder (shards/, manifest.json, job.json, coco_results.json for a COCO input); it
+        must be writable by every worker at the same path.
+    model: a .pnb blob or a TF.js model.json (or its folder), readable by every worker at that path.
+    client: a distributed.Client; None starts a LocalCluster of ``n_workers`` (default 1) processes of
+        one thread each, closed at the end.
+    input_resolution, max_poses, score_threshold, nms_radius, flip_horizontal, backend, precision,
+        pipeline_cache_dir: as posenet.create_detector and Detector.estimate_poses take them.
+    device, devices: the Vulkan device of each worker (DeviceMap, choose_device): ``devices`` a mapping
+        of worker names to indices, or a list indexed by numeric worker names (a LocalCluster's 0..N-1);
+        else the worker's POSENET_DEVICE, else ``device``.
+    resources: Dask resources each task needs, e.g. {'GPU': 1} to run only on workers started with
+        ``--resources GPU=1``.
+    partition_size: images per task; batch_size: images per network run (estimate_poses_batch).
+    retries: how many times a failing task is retried (a worker that dies is retried by the scheduler).
+    overwrite: discard the results of a job with another configuration in ``out`` instead of refusing.
+    progress: distributed's progress bar (default: when stdout is a terminal).
+    omp_threads: CPU executor threads per worker of the LocalCluster this starts (default: cores / workers).
+    echo: a callable(str) for what a terminal user wants to see (the dashboard's link, each worker's
+        device); None prints nothing.
+
+    Returns a JobResult (``ok`` False when partitions failed: their images have no lines). Raises
+    InputError, ConfigMismatch, posenet.ConfigError / ModelError / DeviceError when the workers cannot
+    make the detector.
+    """
+    started = time.perf_counter()
+    say = echo or (lambda _message: None)
+    dataset = collect_inputs(inputs if not isinstance(inputs, (str, os.PathLike)) else [inputs],
+                             images_dir=images_dir, recursive=recursive)
+    model_path = Path(model).resolve()
+    if not model_path.exists():
+        raise posenet.ConfigError(f"model {model}: no such file")
+    resolution = _resolution(input_resolution)
+    config = JobConfig(
+        model=str(model_path),
+        model_sha256=_model_digest(model_path),
+        input_resolution=(resolution["width"], resolution["height"]),
+        max_poses=int(max_poses),
+        score_threshold=float(score_threshold),
+        nms_radius=float(nms_radius),
+        flip_horizontal=bool(flip_horizontal),
+        backend=backend,
+        precision=precision,
+    )
+    if backend not in ("auto", "cpu", "vulkan"):
+        raise posenet.ConfigError(f"backend {backend!r}: should be auto, cpu or vulkan")
+    if precision not in ("fp32", "fp16"):
+        raise posenet.ConfigError(f"precision {precision!r}: should be fp32 or fp16")
+    device_map = DeviceMap.of(devices, device)
+    cache_dir = os.fspath(Path(pipeline_cache_dir).resolve()) if pipeline_cache_dir is not None else None
+    out_path = Path(out).resolve()
+    _prepare_out(out_path, config, overwrite)
+
+    partitions = dataset.partitions(partition_size)
+    result = JobResult(out=out_path, images=len(dataset.images), partitions=len(partitions))
+    todo = []
+    for partition in partitions:
+        counts = _shard_counts(out_path / "shards" / partition.shard, partition)
+        if counts is None:
+            todo.append(partition)
+        else:
+            result.skipped += 1
+            result.poses += counts[0]
+            result.errors += counts[1]
+
+    cluster = None
+    if client is None:
+        cluster = _start_local_cluster(n_workers or 1, omp_threads)
+        client = Client(cluster)
+    plugin = DetectorPlugin(config, device_map, cache_dir)
+    try:
+        result.dashboard = _dashboard_link(client)
+        if result.dashboard:
+            say(f"dashboard: {result.dashboard}")
+        if todo:
+            client.register_worker_plugin(plugin, name=plugin.name)
+            described = client.run(_worker_description, config, device_map, cache_dir)
+            for address, (name, description) in sorted(described.items(), key=lambda kv: kv[1][0]):
+                result.devices[name] = description
+                say(f"worker {name} ({address}): {description}")
+            estimating = time.perf_counter()
+            token = uuid.uuid4().hex[:8]  # distinct keys per job: a client never gets another job's futures
+            futures = client.map(
+                run_partition,
+                todo,
+                key=[f"posenet-partition-{token}-{p.shard[:-6]}" for p in todo],
+                config=config,
+                devices=device_map,
+                out=str(out_path),
+                batch_size=batch_size,
+                pipeline_cache_dir=cache_dir,
+                retries=retries,
+                resources=dict(resources) if resources else None,
+                pure=False,
+            )
+            by_key = {f.key: p for f, p in zip(futures, todo)}
+            if progress if progress is not None else sys.stdout.isatty():
+                distributed.progress(futures)  # returns at the end, or at the first failed task
+            for future in distributed.as_completed(futures):
+                partition = by_key[future.key]
+                if future.status == "finished":
+                    summary = future.result()
+                    result.computed += 1
+                    result.computed_images += summary["images"]
+                    result.poses += summary["poses"]
+                    result.errors += summary["errors"]
+                    result.devices.setdefault(str(summary["worker"]), summary["device"])
+                else:
+                    try:
+                        error = future.exception()
+                        message = f"{type(error).__name__}: {error}"
+                    except Exception as e:  # noqa: BLE001 - cancelled (the scheduler or the client went away)
+                        message = f"{type(e).__name__}: {e}"
+                    result.failed.append((partition.shard, message))
+                future.release()
+            result.estimate_seconds = time.perf_counter() - estimating
+    finally:
+        if todo:
+            try:
+                client.unregister_worker_plugin(plugin.name)
+            except Exception:  # noqa: BLE001 - never hide the job's own outcome behind a clean-up error
+                pass
+        if cluster is not None:
+            client.close()
+            cluster.close()
+    _remove_temporaries(out_path / "shards")
+
+    if dataset.coco_annotations is not None and result.ok:
+        result.coco_results = out_path / "coco_results.json"
+        data = json.dumps(_coco_results(out_path, partitions), separators=(",", ":"))
+        _write_atomically(result.coco_results, data.encode())
+    result.seconds = time.perf_counter() - started
+    job = {
+        "complete": result.ok,
+        "inputs": len(dataset.images),
+        "coco_annotations": dataset.coco_annotations,
+        "images": result.images,
+        "poses": result.poses,
+        "errors": result.errors,
+        "shards": [p.shard for p in partitions],
+        "failed": [{"shard": s, "error": e} for s, e in result.failed],
+        "devices": result.devices,
+        "seconds": result.seconds,
+    }
+    _write_atomically(out_path / "job.json", (json.dumps(job, indent=1) + "\n").encode())
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def _default_model() -> str | None:
+    """Where `posenet detect` looks for the default model: $POSENET_MODEL, the user's data folder, the
+    installation's share folder."""
+    env = os.environ.get("POSENET_MODEL")
+    if env:
+        return env
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    for candidate in (
+        Path(data) / "posenet" / "models" / DEFAULT_MODEL_NAME,
+        Path(sys.prefix) / "share" / "posenet" / "models" / DEFAULT_MODEL_NAME,
+    ):
+        if candidate.is_file():
+            return str(candidate)
+    return None
+
+
+def _parse_devices(text: str) -> Mapping[str, int] | Sequence[int]:
+    """'0,1' (by numeric worker name) or 'gpu0=0,gpu1=1' (by worker name)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if parts and all("=" in p for p in parts):
+        return {name.strip(): int(index) for name, index in (p.split("=", 1) for p in parts)}
+    return [int(p) for p in parts]
+
+
+def _parse_resources(text: str) -> dict[str, float]:
+    out = {}
+    for part in text.split(","):
+        name, sep, amount = part.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{part!r}: expected NAME=AMOUNT")
+        out[name.strip()] = float(amount)
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python3 -m posenet.dask",
+        description="Estimates poses over a dataset on a Dask cluster: one JSON Lines shard per partition "
+        "under --out (resumable: a rerun skips complete shards), and coco_results.json for a COCO input.",
+        epilog="Exit status: 0 every partition done (bad images are recorded as error lines), 1 the job "
+        "failed (partitions without results: rerun to finish them), 2 usage or configuration error.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files, folders, glob patterns (quoted), or one COCO annotations .json")
+    p.add_argument("--out", required=True, help="output folder (shared by the workers)")
+    p.add_argument("--scheduler", default="local",
+                   help="a scheduler address (tcp://host:8786), a scheduler file (.json), or 'local' (default): "
+                   "a LocalCluster of --workers processes")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: 1, or one per --devices entry)")
+    p.add_argument("--model", default=None, help="a .pnb blob or TF.js model.json (default: $POSENET_MODEL or the installed default)")
+    p.add_argument("--input-resolution", default="257", help="N or WxH (default 257)")
+    p.add_argument("--max-poses", type=int, default=1, help="1: single-pose decoder; more: multi-pose (default 1)")
+    p.add_argument("--score-threshold", type=float, default=0.5, help="multi-pose root score threshold (default 0.5)")
+    p.add_argument("--nms-radius", type=float, default=20.0, help="multi-pose NMS radius (default 20)")
+    p.add_argument("--flip", action="store_true", help="mirror the keypoints' x")
+    p.add_argument("--backend", choices=("auto", "cpu", "vulkan"), default="auto")
+    p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
+    p.add_argument("--device", type=int, default=-1, help="Vulkan device index for workers without another choice (default: the best)")
+    p.add_argument("--devices", default=None,
+                   help="per-worker devices: '0,1' (worker k gets entry k mod n; local workers are 0..N-1) or "
+                   "'gpu0=0,gpu1=1' (by dask-worker --name); else each worker's $POSENET_DEVICE, else --device")
+    p.add_argument("--resources", default=None, help="Dask resources per task, e.g. GPU=1 (workers started with --resources GPU=1)")
+    p.add_argument("--images", dest="images_dir", default=None, help="folder of a COCO file's images (default: the file's folder)")
+    p.add_argument("--recursive", action="store_true", help="folders: include subfolders")
+    p.add_argument("--partition-size", type=int, default=64, help="images per task (default 64)")
+    p.add_argument("--batch-size", type=int, default=8, help="images per network run (default 8)")
+    p.add_argument("--retries", type=int, default=2, help="retries of a failing task (default 2)")
+    p.add_argument("--pipeline-cache", default=None, help="Vulkan pipeline cache folder (default: none)")
+    p.add_argument("--omp-threads", type=int, default=None, help="local workers: CPU executor threads each (default: cores / workers)")
+    p.add_argument("--force", action="store_true", help="discard results of another configuration in --out")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (0 done, 1 job failed, 2 usage)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    prog = parser.prog
+
+    def usage(message: str) -> int:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 2
+
+    model = args.model or _default_model()
+    if model is None:
+        return usage("no --model, no $POSENET_MODEL, and no default model installed (weights/install-default-model.sh)")
+    try:
+        devices = _parse_devices(args.devices) if args.devices else None
+        resources = _parse_resources(args.resources) if args.resources else None
+        resolution = _resolution(args.input_resolution)
+    except (ValueError, KeyError) as e:
+        return usage(str(e))
+    for name in ("workers", "partition_size", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return usage(f"--{name.replace('_', '-')} {value}: must be at least 1")
+    if args.retries < 0:
+        return usage(f"--retries {args.retries}: must be 0 or more")
+    if args.workers is not None and args.scheduler != "local":
+        return usage("--workers starts local workers: not with --scheduler ADDRESS")
+
+    client = None
+    n_workers = args.workers or (len(devices) if isinstance(devices, list) and devices else 1)
+    try:
+        if args.scheduler != "local":
+            if args.scheduler.endswith(".json"):
+                client = Client(scheduler_file=args.scheduler)
+            else:
+                client = Client(args.scheduler)
+        result = estimate_dataset(
+            args.inputs,
+            args.out,
+            model=model,
+            client=client,
+            n_workers=n_workers,
+            images_dir=args.images_dir,
+            recursive=args.recursive,
+            input_resolution=resolution,
+            max_poses=args.max_poses,
+            score_threshold=args.score_threshold,
+            nms_radius=args.nms_radius,
+            flip_horizontal=args.flip,
+            backend=args.backend,
+            precision=args.precision,
+            device=args.device,
+            devices=devices,
+            resources=resources,
+            partition_size=args.partition_size,
+            batch_size=args.batch_size,
+            retries=args.retries,
+            overwrite=args.force,
+            progress=False if args.no_progress else None,
+            pipeline_cache_dir=args.pipeline_cache,
+            omp_threads=args.omp_threads,
+            echo=lambda message: print(message, file=sys.stderr, flush=True),
+        )
+    except (InputError, ConfigMismatch, posenet.ConfigError, posenet.ModelError) as e:
+        return usage(str(e))
+    except (posenet.Error, OSError) as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
+    for shard, error in result.failed:
+        print(f"{prog}: partition {shard} failed: {error}", file=sys.stderr)
+    if result.coco_results is not None:
+        print(f"COCO results: {result.coco_results}", file=sys.stderr)
+    print(result.summary_line())
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    # Through the package's module, so what is pickled for the workers is posenet.dask.*, not __main__.*.
+    from posenet.dask import main as _main
+
+    sys.exit(_main())
