@@ -52,7 +52,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
+import fcntl
 import glob
 import hashlib
 import json
@@ -81,6 +83,7 @@ except ImportError as _error:  # pragma: no cover - depends on the machine
 __all__ = [
     "ConfigMismatch",
     "Dataset",
+    "OutputBusy",
     "DetectorPlugin",
     "DeviceMap",
     "ImageItem",
@@ -118,6 +121,10 @@ class InputError(ValueError):
 
 class ConfigMismatch(RuntimeError):
     """The output folder holds results of a job with another configuration."""
+
+
+class OutputBusy(RuntimeError):
+    """Another job is writing into the output folder now."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,20 +461,38 @@ def _detector(
     return cached
 
 
+def _serves(worker: Any, resources: Mapping[str, float] | None) -> bool:
+    """Whether the job's tasks can run on this worker: it has every resource they ask for."""
+    if not resources:
+        return True
+    have = getattr(getattr(worker, "state", worker), "total_resources", None) or {}
+    return all(have.get(name, 0) >= amount for name, amount in resources.items())
+
+
 class DetectorPlugin(WorkerPlugin):
-    """Makes the job's detector on each worker (current and later ones) before tasks need it.
+    """Makes the job's detector on each worker (current and later ones) before tasks need it; with
+    ``resources``, only on the workers that have them (a CPU-only worker of a GPU job makes none).
 
     Creation runs in a thread, so the worker keeps answering the scheduler while a model loads and a
     device starts. A failure (a bad model, a missing device) fails the job's registration of the plugin,
     which estimate_dataset reports before any task runs."""
 
-    def __init__(self, config: JobConfig, devices: DeviceMap, pipeline_cache_dir: str | None = None):
+    def __init__(
+        self,
+        config: JobConfig,
+        devices: DeviceMap,
+        pipeline_cache_dir: str | None = None,
+        resources: Mapping[str, float] | None = None,
+    ):
         self.config = config
         self.devices = devices
         self.pipeline_cache_dir = pipeline_cache_dir
+        self.resources = dict(resources) if resources else None
         self.name = f"posenet-detector-{config.key()}"
 
     async def setup(self, worker: Any) -> None:
+        if not _serves(worker, self.resources):
+            return
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, _detector, self.config, self.devices, self.pipeline_cache_dir, str(worker.name))
 
@@ -478,9 +503,19 @@ class DetectorPlugin(WorkerPlugin):
             _DETECTORS.pop(key, None)
 
 
-def _worker_description(config: JobConfig, devices: DeviceMap, pipeline_cache_dir: str | None) -> tuple[str, str]:
-    """Run on each worker by the client: the worker's name and the device its detector runs on."""
-    return _worker_name(), _detector(config, devices, pipeline_cache_dir).description
+def _worker_description(
+    config: JobConfig,
+    devices: DeviceMap,
+    pipeline_cache_dir: str | None,
+    resources: Mapping[str, float] | None,
+    dask_worker: Any = None,
+) -> tuple[str, str | None]:
+    """Run on each worker by client.run (which passes dask_worker): the worker's name and the device its
+    detector runs on (None on a worker without the job's resources)."""
+    name = str(dask_worker.name)
+    if not _serves(dask_worker, resources):
+        return name, None
+    return name, _detector(config, devices, pipeline_cache_dir, name).description
 
 
 def _decode(items: Sequence[ImageItem]) -> list[tuple[ImageItem, Any, Exception | None]]:
@@ -676,6 +711,22 @@ def _prepare_out(out: Path, config: JobConfig, overwrite: bool) -> None:
     _write_atomically(manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
 
 
+@contextlib.contextmanager
+def _job_lock(out: Path) -> Iterator[None]:
+    """Holds an exclusive advisory lock on <out>/.lock for the job, so two clients never run jobs into
+    one folder at once (flock: local file systems and NFSv4 honour it)."""
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputBusy(f"{out}: another job is writing into this folder (it holds {out / '.lock'})") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _remove_temporaries(shards: Path) -> None:
     """Temporaries left by workers that died while writing (every task of the job is over by now)."""
     for tmp in shards.glob(".*.tmp"):
@@ -701,12 +752,20 @@ def _read_shard(path: Path) -> Iterator[dict[str, Any]]:
             yield json.loads(raw)
 
 
-def read_results(out: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
-    """The lines of the last job written into ``out`` (its job.json), one per image in input order."""
+def read_results(out: str | os.PathLike[str], *, allow_incomplete: bool = False) -> Iterator[dict[str, Any]]:
+    """The lines of the last job written into ``out`` (its job.json), one per image in input order.
+
+    A job that did not finish has partitions without shards: RuntimeError naming them, or with
+    ``allow_incomplete`` the lines of the shards there are."""
     out = Path(out)
     job = json.loads((out / "job.json").read_text())
+    missing = [shard for shard in job["shards"] if not (out / "shards" / shard).is_file()]
+    if missing and not allow_incomplete:
+        raise RuntimeError(f"{out}: the job did not finish: {len(missing)} of {len(job['shards'])} partitions have no "
+                           f"results ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); run it again")
     for shard in job["shards"]:
-        yield from _read_shard(out / "shards" / shard)
+        if shard not in missing:
+            yield from _read_shard(out / "shards" / shard)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -866,101 +925,112 @@ def estimate_dataset(
     device_map = DeviceMap.of(devices, device)
     cache_dir = os.fspath(Path(pipeline_cache_dir).resolve()) if pipeline_cache_dir is not None else None
     out_path = Path(out).resolve()
-    _prepare_out(out_path, config, overwrite)
+    with _job_lock(out_path):  # released when the job ends, however it ends
+        _prepare_out(out_path, config, overwrite)
 
-    partitions = dataset.partitions(partition_size)
-    result = JobResult(out=out_path, images=len(dataset.images), partitions=len(partitions))
-    todo = []
-    for partition in partitions:
-        counts = _shard_counts(out_path / "shards" / partition.shard, partition)
-        if counts is None:
-            todo.append(partition)
-        else:
-            result.skipped += 1
-            result.poses += counts[0]
-            result.errors += counts[1]
+        partitions = dataset.partitions(partition_size)
+        result = JobResult(out=out_path, images=len(dataset.images), partitions=len(partitions))
+        # Until the job ends, job.json says which shards it will have and that it is not complete; a
+        # merged COCO file of an earlier job would not be this one's.
+        (out_path / "coco_results.json").unlink(missing_ok=True)
+        _write_job(out_path, dataset, partitions, result, complete=False)
+        todo = []
+        for partition in partitions:
+            counts = _shard_counts(out_path / "shards" / partition.shard, partition)
+            if counts is None:
+                todo.append(partition)
+            else:
+                result.skipped += 1
+                result.poses += counts[0]
+                result.errors += counts[1]
 
-    cluster = None
-    if client is None:
-        cluster = _start_local_cluster(n_workers or 1, omp_threads)
-        client = Client(cluster)
-    plugin = DetectorPlugin(config, device_map, cache_dir)
-    try:
-        result.dashboard = _dashboard_link(client)
-        if result.dashboard:
-            say(f"dashboard: {result.dashboard}")
-        if todo:
-            client.register_worker_plugin(plugin, name=plugin.name)
-            described = client.run(_worker_description, config, device_map, cache_dir)
-            for address, (name, description) in sorted(described.items(), key=lambda kv: kv[1][0]):
-                result.devices[name] = description
-                say(f"worker {name} ({address}): {description}")
-            estimating = time.perf_counter()
-            token = uuid.uuid4().hex[:8]  # distinct keys per job: a client never gets another job's futures
-            futures = client.map(
-                run_partition,
-                todo,
-                key=[f"posenet-partition-{token}-{p.shard[:-6]}" for p in todo],
-                config=config,
-                devices=device_map,
-                out=str(out_path),
-                batch_size=batch_size,
-                pipeline_cache_dir=cache_dir,
-                retries=retries,
-                resources=dict(resources) if resources else None,
-                pure=False,
-            )
-            by_key = {f.key: p for f, p in zip(futures, todo)}
-            if progress if progress is not None else sys.stdout.isatty():
-                distributed.progress(futures)  # returns at the end, or at the first failed task
-            for future in distributed.as_completed(futures):
-                partition = by_key[future.key]
-                if future.status == "finished":
-                    summary = future.result()
-                    result.computed += 1
-                    result.computed_images += summary["images"]
-                    result.poses += summary["poses"]
-                    result.errors += summary["errors"]
-                    result.devices.setdefault(str(summary["worker"]), summary["device"])
-                else:
-                    try:
-                        error = future.exception()
-                        message = f"{type(error).__name__}: {error}"
-                    except Exception as e:  # noqa: BLE001 - cancelled (the scheduler or the client went away)
-                        message = f"{type(e).__name__}: {e}"
-                    result.failed.append((partition.shard, message))
-                future.release()
-            result.estimate_seconds = time.perf_counter() - estimating
-    finally:
-        if todo:
-            try:
-                client.unregister_worker_plugin(plugin.name)
-            except Exception:  # noqa: BLE001 - never hide the job's own outcome behind a clean-up error
-                pass
-        if cluster is not None:
-            client.close()
-            cluster.close()
-    _remove_temporaries(out_path / "shards")
+        cluster = None
+        if client is None:
+            cluster = _start_local_cluster(n_workers or 1, omp_threads)
+            client = Client(cluster)
+        plugin = DetectorPlugin(config, device_map, cache_dir, resources)
+        try:
+            result.dashboard = _dashboard_link(client)
+            if result.dashboard:
+                say(f"dashboard: {result.dashboard}")
+            if todo:
+                client.register_worker_plugin(plugin, name=plugin.name)
+                described = client.run(_worker_description, config, device_map, cache_dir, resources)
+                for address, (name, description) in sorted(described.items(), key=lambda kv: kv[1][0]):
+                    if description is not None:
+                        result.devices[name] = description
+                        say(f"worker {name} ({address}): {description}")
+                estimating = time.perf_counter()
+                token = uuid.uuid4().hex[:8]  # distinct keys per job: a client never gets another job's futures
+                futures = client.map(
+                    run_partition,
+                    todo,
+                    key=[f"posenet-partition-{token}-{p.shard[:-6]}" for p in todo],
+                    config=config,
+                    devices=device_map,
+                    out=str(out_path),
+                    batch_size=batch_size,
+                    pipeline_cache_dir=cache_dir,
+                    retries=retries,
+                    resources=dict(resources) if resources else None,
+                    pure=False,
+                )
+                by_key = {f.key: p for f, p in zip(futures, todo)}
+                if progress if progress is not None else sys.stdout.isatty():
+                    distributed.progress(futures)  # returns at the end, or at the first failed task
+                for future in distributed.as_completed(futures):
+                    partition = by_key[future.key]
+                    if future.status == "finished":
+                        summary = future.result()
+                        result.computed += 1
+                        result.computed_images += summary["images"]
+                        result.poses += summary["poses"]
+                        result.errors += summary["errors"]
+                        result.devices.setdefault(str(summary["worker"]), summary["device"])
+                    else:
+                        try:
+                            error = future.exception()
+                            message = f"{type(error).__name__}: {error}"
+                        except Exception as e:  # noqa: BLE001 - cancelled (the scheduler or the client went away)
+                            message = f"{type(e).__name__}: {e}"
+                        result.failed.append((partition.shard, message))
+                    future.release()
+                result.estimate_seconds = time.perf_counter() - estimating
+        finally:
+            if todo:
+                try:
+                    client.unregister_worker_plugin(plugin.name)
+                except Exception:  # noqa: BLE001 - never hide the job's own outcome behind a clean-up error
+                    pass
+            if cluster is not None:
+                client.close()
+                cluster.close()
+        _remove_temporaries(out_path / "shards")
 
-    if dataset.coco_annotations is not None and result.ok:
-        result.coco_results = out_path / "coco_results.json"
-        data = json.dumps(_coco_results(out_path, partitions), separators=(",", ":"))
-        _write_atomically(result.coco_results, data.encode())
-    result.seconds = time.perf_counter() - started
+        if dataset.coco_annotations is not None and result.ok:
+            result.coco_results = out_path / "coco_results.json"
+            data = json.dumps(_coco_results(out_path, partitions), separators=(",", ":"))
+            _write_atomically(result.coco_results, data.encode())
+        result.seconds = time.perf_counter() - started
+        _write_job(out_path, dataset, partitions, result, complete=result.ok)
+        return result
+
+
+def _write_job(out: Path, dataset: Dataset, partitions: Sequence[Partition], result: JobResult, complete: bool) -> None:
+    """<out>/job.json: the job's shards in input order, whether all are there, and its totals."""
     job = {
-        "complete": result.ok,
-        "inputs": len(dataset.images),
+        "complete": complete,
         "coco_annotations": dataset.coco_annotations,
         "images": result.images,
-        "poses": result.poses,
-        "errors": result.errors,
+        "poses": result.poses if complete else None,
+        "errors": result.errors if complete else None,
         "shards": [p.shard for p in partitions],
         "failed": [{"shard": s, "error": e} for s, e in result.failed],
         "devices": result.devices,
         "seconds": result.seconds,
+        "images_per_second": result.images_per_second,
     }
-    _write_atomically(out_path / "job.json", (json.dumps(job, indent=1) + "\n").encode())
-    return result
+    _write_atomically(out / "job.json", (json.dumps(job, indent=1) + "\n").encode())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1104,7 +1174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             omp_threads=args.omp_threads,
             echo=lambda message: print(message, file=sys.stderr, flush=True),
         )
-    except (InputError, ConfigMismatch, posenet.ConfigError, posenet.ModelError) as e:
+    except (InputError, ConfigMismatch, OutputBusy, posenet.ConfigError, posenet.ModelError) as e:
         return usage(str(e))
     except (posenet.Error, OSError) as e:
         print(f"{prog}: {e}", file=sys.stderr)

@@ -231,6 +231,22 @@ def test_choose_device():
         pdask.choose_device("w", pdask.DeviceMap(), "auto", {"POSENET_DEVICE": "first"})
 
 
+def test_workers_without_the_resources_make_no_detector():
+    class Worker:  # what _serves reads of a distributed.Worker
+        class state:
+            total_resources = {"GPU": 1}
+
+    assert pdask._serves(Worker(), None) and pdask._serves(Worker(), {"GPU": 1})
+    assert not pdask._serves(Worker(), {"GPU": 2}) and not pdask._serves(Worker(), {"TPU": 1})
+
+
+def test_one_job_at_a_time_per_output_folder(tmp_path, tiny_model_json):
+    images = synthetic_images(tmp_path / "in", 1)
+    with pdask._job_lock(tmp_path / "out"):
+        with pytest.raises(pdask.OutputBusy, match="another job"):
+            pdask.estimate_dataset(images, tmp_path / "out", model=tiny_model_json, client=object())
+
+
 # ---------------------------------------------------------------------------------------------
 # On the cluster
 
@@ -298,6 +314,9 @@ def test_rerun_after_an_interrupted_job(client, fault, tiny_set, tiny_blob, tmp_
     assert not first.ok and len(first.failed) == 2 and first.computed == 3
     assert all("injected failure" in error for _, error in first.failed)
     assert json.loads((out / "job.json").read_text())["complete"] is False
+    with pytest.raises(RuntimeError, match="2 of 5 partitions have no results"):
+        list(pdask.read_results(out))
+    assert len(list(pdask.read_results(out, allow_incomplete=True))) == 9
     done = {p: p.stat().st_mtime_ns for p in (out / "shards").glob("*.jsonl")}
     assert len(done) == 3
     client.unregister_worker_plugin("test-fault-raise")
@@ -305,6 +324,7 @@ def test_rerun_after_an_interrupted_job(client, fault, tiny_set, tiny_blob, tmp_
     second = pdask.estimate_dataset(order, out, **options)
     assert second.ok and (second.partitions, second.computed, second.skipped) == (5, 2, 3)
     assert {p: p.stat().st_mtime_ns for p in done} == done
+    assert len(list(pdask.read_results(out))) == 15
     assert (second.images, second.errors) == (15, 4)
     assert_exactly_once(out, order)
     # A third run has nothing to do; another configuration is refused, unless overwrite.
