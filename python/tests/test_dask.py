@@ -255,7 +255,7 @@ def test_synthetic_images_match_the_cli(client, tiny_set, tiny_blob, cli, tmp_pa
     good, bad, order = tiny_set
     result = pdask.estimate_dataset(order, tmp_path / "out", model=tiny_blob, client=client, backend="cpu",
                                     input_resolution=TINY_RESOLUTION, max_poses=3, score_threshold=0.0,
-                                    partition_size=4, batch_size=3)
+                                    partition_size=4, batch_size=3, decode_threads=3)
     assert result.ok and (result.images, result.errors, result.partitions, result.computed) == (15, 4, 4, 4)
     expected = cli_poses(cli, tiny_blob, good, "--input-resolution", TINY_RESOLUTION, "--max-poses", 3, "--score-threshold", 0)
     check_against_cli(tmp_path / "out", good, bad, expected)
