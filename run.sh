@@ -19,6 +19,7 @@ install_packages() {
               libjpeg62-turbo-dev libpng-dev
               libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
               pybind11-dev python3-pybind11 python3-dev python3-mesonpy python3-numpy python3-pytest python3-venv
+              python3-dask python3-distributed
               mesa-vulkan-drivers vulkan-validationlayers)
   command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
   local missing=() p

@@ -69,7 +69,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import posenet
 
@@ -520,7 +520,7 @@ def _worker_description(
     return name, _detector(config, devices, pipeline_cache_dir, name).description
 
 
-Decoded = tuple[ImageItem, Any, Union[Exception, None]]  # an item, its pixels or None, its error or None
+Decoded = tuple[ImageItem, Any, Exception | None]  # an item, its pixels or None, its error or None
 
 
 def _decode(item: ImageItem) -> Decoded:
@@ -573,25 +573,25 @@ def _error_line(item: ImageItem, error: Exception) -> dict[str, Any]:
     return line
 
 
-def _estimate_batch(detector: Any, batch: list[tuple[ImageItem, Any, Exception | None]], config: JobConfig) -> list[dict[str, Any]]:
+def _estimate_batch(detector: Any, batch: list[Decoded], config: JobConfig) -> list[dict[str, Any]]:
     """One line per item: its poses, or its error. Images the library refuses (posenet.ConfigError or
     ImageError from estimation) are found by redoing the batch one image at a time; other errors (a
     device failure) propagate and fail the task, so that Dask retries it."""
     kwargs = config.estimate_kwargs()
-    good = [(item, image) for item, image, error in batch if error is None]
-    poses_of: dict[int, Any] = {}
+    good = [i for i, (_, _, error) in enumerate(batch) if error is None]
+    outcome: dict[int, Any] = {i: batch[i][2] for i in range(len(batch)) if i not in good}  # index -> poses or error
     try:
-        results = detector.estimate_poses_batch([image for _, image in good], **kwargs) if good else []
-        poses_of = {id(item): poses for (item, _), poses in zip(good, results)}
+        results = detector.estimate_poses_batch([batch[i][1] for i in good], **kwargs) if good else []
+        outcome.update(zip(good, results))
     except (posenet.ConfigError, posenet.ImageError):
-        for item, image in good:
+        for i in good:
             try:
-                poses_of[id(item)] = detector.estimate_poses(image, **kwargs)
+                outcome[i] = detector.estimate_poses(batch[i][1], **kwargs)
             except (posenet.ConfigError, posenet.ImageError) as e:
-                poses_of[id(item)] = e
+                outcome[i] = e
     lines = []
-    for item, image, error in batch:
-        result = error if error is not None else poses_of[id(item)]
+    for i, (item, image, _) in enumerate(batch):
+        result = outcome[i]
         if isinstance(result, Exception):
             lines.append(_error_line(item, result))
             continue

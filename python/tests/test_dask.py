@@ -231,6 +231,38 @@ def test_choose_device():
         pdask.choose_device("w", pdask.DeviceMap(), "auto", {"POSENET_DEVICE": "first"})
 
 
+def test_images_the_library_refuses_become_error_lines():
+    # A batch that fails with ConfigError or ImageError runs again image by image: only the refused
+    # image gets an error line. Other errors (a device failure) fail the task.
+    class Detector:
+        def estimate_poses_batch(self, images, **kwargs):
+            if any(i.shape[0] == 1 for i in images):
+                raise posenet.ConfigError("batch refused")
+            return [self.estimate_poses(i) for i in images]
+
+        def estimate_poses(self, image, **kwargs):
+            if image.shape[0] == 1:
+                raise posenet.ConfigError("image refused")
+            if image.shape[0] == 3:
+                raise posenet.DeviceError("device lost")
+            return [{"score": float(image.shape[0])}]
+
+    config = pdask.JobConfig(model="m", model_sha256="0")
+    items = [pdask.ImageItem(f"/{n}.png") for n in "abcd"]
+    unreadable = posenet.ImageError("/c.png: file not found")
+    batch = [(items[0], np.zeros((5, 4, 3), np.uint8), None), (items[1], np.zeros((1, 4, 3), np.uint8), None),
+             (items[2], None, unreadable), (items[3], np.zeros((2, 4, 3), np.uint8), None)]
+    lines = pdask._estimate_batch(Detector(), batch, config)
+    assert lines == [
+        {"path": "/a.png", "width": 4, "height": 5, "poses": [{"score": 5.0}]},
+        {"path": "/b.png", "error": "image refused", "error_type": "ConfigError"},
+        {"path": "/c.png", "error": "/c.png: file not found", "error_type": "ImageError"},
+        {"path": "/d.png", "width": 4, "height": 2, "poses": [{"score": 2.0}]},
+    ]
+    with pytest.raises(posenet.DeviceError):
+        pdask._estimate_batch(Detector(), [(items[0], np.zeros((3, 4, 3), np.uint8), None)], config)
+
+
 def test_workers_without_the_resources_make_no_detector():
     class Worker:  # what _serves reads of a distributed.Worker
         class state:
