@@ -63,6 +63,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -426,6 +427,7 @@ class _CachedDetector:
 # in practice, and each detector holds a model and a device context.
 _DETECTORS: dict[str, _CachedDetector] = {}
 _MAX_DETECTORS = 2
+_DETECTORS_LOCK = threading.Lock()
 _load_image = posenet.load_image  # looked up at call time, so tests can inject faults on the workers
 
 
@@ -443,24 +445,27 @@ def _detector(
     name = worker_name if worker_name is not None else _worker_name()
     device = choose_device(name, devices, config.backend)
     key = f"{config.key()}:{device}"
-    cached = _DETECTORS.get(key)
-    if cached is not None:
+    # The plugin's setup (an executor thread), a task and client.run (the event loop) may all ask at
+    # once: one of them makes the detector, the others wait for it.
+    with _DETECTORS_LOCK:
+        cached = _DETECTORS.get(key)
+        if cached is not None:
+            return cached
+        w, h = config.input_resolution
+        detector = posenet.create_detector(
+            config.model,
+            input_resolution={"width": w, "height": h},
+            backend=config.backend,
+            device=device,
+            precision=config.precision,
+            pipeline_cache_dir=pipeline_cache_dir,
+        )
+        description = f"{detector.device_name} (device index {detector.device_index}, backend {detector.backend})"
+        _worker_log.info("posenet: worker %s runs %s on %s, pid %d", name, config.model, description, os.getpid())
+        while len(_DETECTORS) >= _MAX_DETECTORS:
+            _DETECTORS.pop(next(iter(_DETECTORS)))  # the oldest; a task still using it keeps its reference
+        cached = _DETECTORS[key] = _CachedDetector(detector, description)
         return cached
-    w, h = config.input_resolution
-    detector = posenet.create_detector(
-        config.model,
-        input_resolution={"width": w, "height": h},
-        backend=config.backend,
-        device=device,
-        precision=config.precision,
-        pipeline_cache_dir=pipeline_cache_dir,
-    )
-    description = f"{detector.device_name} (device index {detector.device_index}, backend {detector.backend})"
-    _worker_log.info("posenet: worker %s runs %s on %s, pid %d", name, config.model, description, os.getpid())
-    while len(_DETECTORS) >= _MAX_DETECTORS:
-        _DETECTORS.pop(next(iter(_DETECTORS)))  # the oldest; a task still using it keeps its reference
-    cached = _DETECTORS[key] = _CachedDetector(detector, description)
-    return cached
 
 
 def _serves(worker: Any, resources: Mapping[str, float] | None) -> bool:
@@ -501,8 +506,9 @@ class DetectorPlugin(WorkerPlugin):
     def teardown(self, worker: Any) -> None:
         # Dropped from the cache, not disposed: a task running now keeps its reference and finishes.
         prefix = self.config.key() + ":"
-        for key in [k for k in _DETECTORS if k.startswith(prefix)]:
-            _DETECTORS.pop(key, None)
+        with _DETECTORS_LOCK:
+            for key in [k for k in _DETECTORS if k.startswith(prefix)]:
+                _DETECTORS.pop(key, None)
 
 
 def _worker_description(
@@ -1205,8 +1211,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (InputError, ConfigMismatch, OutputBusy, posenet.ConfigError, posenet.ModelError) as e:
         return usage(str(e))
-    except (posenet.Error, OSError) as e:
-        print(f"{prog}: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; the finished partitions are kept: run the same command again to finish",
+              file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - a device, a worker or the cluster failed: say what, exit 1
+        print(f"{prog}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     finally:
         if client is not None:
