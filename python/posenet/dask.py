@@ -86,13 +86,13 @@ except ImportError as _error:  # pragma: no cover - depends on the machine
 __all__ = [
     "ConfigMismatch",
     "Dataset",
-    "OutputBusy",
     "DetectorPlugin",
     "DeviceMap",
     "ImageItem",
     "InputError",
     "JobConfig",
     "JobResult",
+    "OutputBusy",
     "Partition",
     "VideoRange",
     "choose_device",
@@ -100,6 +100,7 @@ __all__ = [
     "estimate_dataset",
     "main",
     "read_results",
+    "run_partition",
 ]
 
 # What posenet.load_image decodes, by extension, for folders and globs (explicit paths are taken as given:
@@ -1113,33 +1114,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image files, folders, glob patterns (quoted), or one COCO annotations .json")
-    p.add_argument("--out", required=True, help="output folder (shared by the workers)")
-    p.add_argument("--scheduler", default="local",
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (shared by the workers)")
+    p.add_argument("--scheduler", default="local", metavar="ADDRESS|local",
                    help="a scheduler address (tcp://host:8786), a scheduler file (.json), or 'local' (default): "
                    "a LocalCluster of --workers processes")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: 1, or one per --devices entry)")
-    p.add_argument("--model", default=None, help="a .pnb blob or TF.js model.json (default: $POSENET_MODEL or the installed default)")
-    p.add_argument("--input-resolution", default="257", help="N or WxH (default 257)")
-    p.add_argument("--max-poses", type=int, default=1, help="1: single-pose decoder; more: multi-pose (default 1)")
-    p.add_argument("--score-threshold", type=float, default=0.5, help="multi-pose root score threshold (default 0.5)")
-    p.add_argument("--nms-radius", type=float, default=20.0, help="multi-pose NMS radius (default 20)")
+    p.add_argument("--workers", type=int, metavar="N", default=None, help="local worker processes (default: 1, or one per --devices entry)")
+    p.add_argument("--model", default=None, metavar="M", help="a .pnb blob or TF.js model.json (default: $POSENET_MODEL or the installed default)")
+    p.add_argument("--input-resolution", default="257", metavar="N|WxH", help="N or WxH (default 257)")
+    p.add_argument("--max-poses", type=int, metavar="N", default=1, help="1: single-pose decoder; more: multi-pose (default 1)")
+    p.add_argument("--score-threshold", type=float, metavar="S", default=0.5, help="multi-pose root score threshold (default 0.5)")
+    p.add_argument("--nms-radius", type=float, metavar="R", default=20.0, help="multi-pose NMS radius (default 20)")
     p.add_argument("--flip", action="store_true", help="mirror the keypoints' x")
     p.add_argument("--backend", choices=("auto", "cpu", "vulkan"), default="auto")
     p.add_argument("--precision", choices=("fp32", "fp16"), default="fp32")
-    p.add_argument("--device", type=int, default=-1, help="Vulkan device index for workers without another choice (default: the best)")
-    p.add_argument("--devices", default=None,
+    p.add_argument("--device", type=int, metavar="N", default=-1, help="Vulkan device index for workers without another choice (default: the best)")
+    p.add_argument("--devices", default=None, metavar="LIST",
                    help="per-worker devices: '0,1' (worker k gets entry k mod n; local workers are 0..N-1) or "
                    "'gpu0=0,gpu1=1' (by dask-worker --name); else each worker's $POSENET_DEVICE, else --device")
-    p.add_argument("--resources", default=None, help="Dask resources per task, e.g. GPU=1 (workers started with --resources GPU=1)")
-    p.add_argument("--images", dest="images_dir", default=None, help="folder of a COCO file's images (default: the file's folder)")
+    p.add_argument("--resources", default=None, metavar="NAME=N", help="Dask resources per task, e.g. GPU=1 (workers started with --resources GPU=1)")
+    p.add_argument("--images", dest="images_dir", metavar="DIR", default=None, help="folder of a COCO file's images (default: the file's folder)")
     p.add_argument("--recursive", action="store_true", help="folders: include subfolders")
-    p.add_argument("--partition-size", type=int, default=64, help="images per task (default 64)")
-    p.add_argument("--batch-size", type=int, default=8, help="images per network run (default 8)")
-    p.add_argument("--decode-threads", type=int, default=None,
+    p.add_argument("--partition-size", type=int, metavar="N", default=64, help="images per task (default 64)")
+    p.add_argument("--batch-size", type=int, metavar="N", default=8, help="images per network run (default 8)")
+    p.add_argument("--decode-threads", type=int, metavar="N", default=None,
                    help="threads decoding images ahead in each worker (default: 1 on the CPU backend, up to 8 on a GPU)")
-    p.add_argument("--retries", type=int, default=2, help="retries of a failing task (default 2)")
-    p.add_argument("--pipeline-cache", default=None, help="Vulkan pipeline cache folder (default: none)")
-    p.add_argument("--omp-threads", type=int, default=None, help="local workers: CPU executor threads each (default: cores / workers)")
+    p.add_argument("--retries", type=int, metavar="N", default=2, help="retries of a failing task (default 2)")
+    p.add_argument("--pipeline-cache", default=None, metavar="DIR", help="Vulkan pipeline cache folder (default: none)")
+    p.add_argument("--omp-threads", type=int, metavar="N", default=None, help="local workers: CPU executor threads each (default: cores / workers)")
     p.add_argument("--force", action="store_true", help="discard results of another configuration in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -1164,14 +1165,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         resolution = _resolution(args.input_resolution)
     except (ValueError, KeyError) as e:
         return usage(str(e))
-    for name in ("workers", "partition_size", "batch_size", "decode_threads"):
+    for name in ("workers", "partition_size", "batch_size", "decode_threads", "omp_threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             return usage(f"--{name.replace('_', '-')} {value}: must be at least 1")
     if args.retries < 0:
         return usage(f"--retries {args.retries}: must be 0 or more")
-    if args.workers is not None and args.scheduler != "local":
-        return usage("--workers starts local workers: not with --scheduler ADDRESS")
+    for name in ("workers", "omp_threads"):
+        if getattr(args, name) is not None and args.scheduler != "local":
+            return usage(f"--{name.replace('_', '-')} is for local workers: not with --scheduler ADDRESS")
 
     client = None
     n_workers = args.workers or (len(devices) if isinstance(devices, list) and devices else 1)

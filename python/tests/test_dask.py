@@ -20,7 +20,6 @@ import pytest
 
 try:
     import cloudpickle
-    import distributed
     from distributed import Client, LocalCluster, WorkerPlugin
 except ImportError as e:  # pragma: no cover - depends on the machine
     pytest.skip(f"dask/distributed not importable ({e}); Debian: apt install python3-dask python3-distributed",
