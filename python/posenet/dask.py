@@ -540,8 +540,8 @@ def _decode(item: ImageItem) -> Decoded:
 def _decoded_batches(items: Sequence[ImageItem], batch_size: int, threads: int) -> Iterator[list[Decoded]]:
     """The items decoded, in order, batch_size at a time. `threads` threads decode ahead (up to two
     batches) while the caller runs the network on the current batch: decoding and inference both
-    release the GIL, and on a GPU decoding is what limits a worker (a JPEG of a few hundred kilopixels
-    takes ~10 ms on a core, the network ~0.3 ms)."""
+    release the GIL, and on a GPU decoding is what limits a worker (a photo of the shared set takes 12 to
+    16 ms on a core, estimation on an H100 ~0.4 ms: docs/SCALING.md)."""
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="posenet-decode") as pool:
         pending: collections.deque[concurrent.futures.Future[Decoded]] = collections.deque()
         rest = iter(items)
