@@ -523,7 +523,13 @@ Network convert(const fs::path& file, const ConvertOptions& options) {
     if (!bytes) throw ModelError(name + ": cannot read the model: it " + why);
     json model;
     try {
-        model = json::parse(bytes->begin(), bytes->end());
+        // Bounded nesting: a file of 16 MiB of '[' would otherwise become 16 M nested lists.
+        const json::parser_callback_t limit_depth = [&](int depth, json::parse_event_t, json&) {
+            if (depth > limits::kMaxJsonDepth)
+                throw ModelError(name + ": JSON nested deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
+            return true;
+        };
+        model = json::parse(bytes->begin(), bytes->end(), limit_depth);
     } catch (const json::exception& e) {
         throw ModelError(name + ": not valid JSON (" + e.what() + ")");
     }

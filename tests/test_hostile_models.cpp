@@ -498,6 +498,22 @@ TEST_CASE("hostile weights manifest: shapes, dtypes and quantization are checked
     }
 }
 
+TEST_CASE("hostile model.json: deep nesting, huge files and files that are not JSON objects") {
+    auto dir = scratch_dir("hostile-json");
+    auto t0 = std::chrono::steady_clock::now();
+    std::ofstream(dir / "deep.json") << std::string(10 << 20, '[');  // 10 M nested lists
+    CHECK_MENTIONS(convert_error(dir / "deep.json"), "deep.json", "nested deeper");
+    CHECK(seconds_since(t0) < 10);
+    REQUIRE(::truncate((dir / "deep.json").c_str(), off_t(1) << 32) == 0);  // 4 GiB, sparse: never read
+    CHECK_MENTIONS(convert_error(dir / "deep.json"), "deep.json", "4294967296 bytes");
+    std::ofstream(dir / "list.json") << "[1, 2, 3]";
+    CHECK_MENTIONS(convert_error(dir / "list.json"), "list.json", "expected a JSON object");
+    std::ofstream(dir / "format.json") << R"({"format": 7, "modelTopology": {"node": []}})";
+    CHECK_MENTIONS(convert_error(dir / "format.json"), "format.json", "format 7");
+    std::ofstream(dir / "empty.json") << R"({"format": "graph-model", "modelTopology": {"node": []}, "weightsManifest": []})";
+    CHECK_MENTIONS(convert_error(dir / "empty.json"), "empty.json", "no heatmap output");
+}
+
 TEST_CASE("hostile model.json: a 100k-node Identity chain converts without recursion") {
     auto dir = scratch_dir("hostile-identity-chain");
     TinyModel t;
@@ -600,6 +616,14 @@ TEST_CASE("hostile files: a FIFO, a device or a folder as model.json or blob is 
     CHECK_MENTIONS(blob_error("/dev/zero"), "/dev/zero", "character device");
     fs::create_directories(dir / "folder.pnb");
     CHECK_MENTIONS(blob_error(dir / "folder.pnb"), "folder.pnb", "directory");
+    // The command line: one line naming the file, exit code 1, no output file.
+    auto r = run_command(posenet_cli() + " inspect " + (dir / "model.pnb").string());
+    CHECK(r.exit_code == 1);
+    CHECK_MENTIONS(r.output, "model.pnb", "FIFO");
+    r = run_command(posenet_cli() + " convert " + (dir / "model.json").string() + " -o " + (dir / "out.pnb").string());
+    CHECK(r.exit_code == 1);
+    CHECK_MENTIONS(r.output, "model.json", "FIFO");
+    CHECK_FALSE(fs::exists(dir / "out.pnb"));
     CHECK(seconds_since(t0) < 4);
 }
 
