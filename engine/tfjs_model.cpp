@@ -128,7 +128,7 @@ private:
         if (!a) return fallback;
         const json* s = member(*a, "s");
         if (!s || !s->is_string())
-            fail_attr(n, key, "expected a string ({\"s\": base64}), got " + (s ? describe(*s) : describe(*a)));
+            fail_attr(n, key, "expected a string ({\"s\": base64}), got " + (s ? "{\"s\": " + describe(*s) + "}" : describe(*a)));
         auto decoded = base64_decode(s->get_ref<const std::string&>());
         if (!decoded) fail_attr(n, key, value_text(*s) + " is not base64");
         return *decoded;
@@ -141,7 +141,10 @@ private:
         const json* values = list ? member(*list, "i") : nullptr;
         if (!values || !values->is_array() || values->size() != 4)
             fail_attr(n, key, "expected a list of 4 integers, got " +
-                                  (values ? describe(*values) : list ? std::string("an empty list") : describe(*a)));
+                                  (values ? describe(*values)
+                                   : list ? std::string("an empty list")
+                                   : a->is_array() ? describe(*a) + " not in {\"list\": {\"i\": [...]}}"
+                                                   : describe(*a)));
         std::array<int64_t, 4> r{};
         for (size_t k = 0; k < 4; ++k) {
             auto v = to_int64((*values)[k]);
@@ -188,7 +191,17 @@ private:
     }
     void visit(const std::string& name, const Node& from);  // marks what the outputs need; finds cycles
     void emit_all();
-    void emit(const Node& n);
+    // One handler per op; each folds its node into the layers (or remembers it for its consumer).
+    void emit(const Node& n);             // dispatches on n.op; Const, Placeholder, Identity inline
+    void emit_pad(const Node& n);         // remembered, becomes its consumer's explicit pads
+    void emit_window(const Node& n);      // Conv2D, DepthwiseConv2dNative, their fused forms, MaxPool
+    void emit_add(const Node& n);         // BiasAdd/Add/AddV2: a bias, a residual or an add layer
+    void emit_activation(const Node& n);  // Relu/Relu6 into the producer's epilogue
+    Layer& new_layer(const Node& n, LayerKind kind, int input, int channels);
+    // The layer that produced input i, if its epilogue may still absorb this node.
+    Layer* fusable_producer(const Node& n, size_t i);
+    void set_bias(const Node& n, Layer& l, const ConstTensor& b);
+    void set_activation(const Node& n, Layer& l, const std::string& a);
     int consumers(const std::string& name) const {
         auto it = consumer_count_.find(name);
         return it == consumer_count_.end() ? 0 : it->second;
@@ -276,44 +289,46 @@ int GraphFolder::tensor_of(const Node& user, size_t i) {
     return it->second;
 }
 
+Layer& GraphFolder::new_layer(const Node& n, LayerKind kind, int input, int channels) {
+    if (net_.layers.size() >= size_t(limits::kMaxLayers))
+        fail(n, "the graph folds into more than " + std::to_string(limits::kMaxLayers) + " layers");
+    Layer l;
+    l.kind = kind;
+    l.name = n.name;
+    l.input = input;
+    l.output = int(net_.tensor_channels.size());
+    l.in_channels = net_.tensor_channels[size_t(input)];
+    l.out_channels = channels;
+    net_.tensor_channels.push_back(channels);
+    value_[n.name] = l.output;
+    producer_[l.output] = int(net_.layers.size());
+    net_.layers.push_back(l);
+    return net_.layers.back();
+}
+
+Layer* GraphFolder::fusable_producer(const Node& n, size_t i) {
+    int t = tensor_of(n, i);
+    auto it = producer_.find(t);
+    if (it == producer_.end() || consumers(n.inputs[i]) != 1) return nullptr;
+    return &net_.layers[size_t(it->second)];
+}
+
+void GraphFolder::set_bias(const Node& n, Layer& l, const ConstTensor& b) {
+    if (b.values.size() != size_t(l.out_channels))
+        fail(n, "bias has " + std::to_string(b.values.size()) + " values for " + std::to_string(l.out_channels) + " channels");
+    l.bias_offset = add_weights(n, b.values);
+    l.bias_count = b.values.size();
+}
+
+void GraphFolder::set_activation(const Node& n, Layer& l, const std::string& a) {
+    if (a == "Relu") l.activation = Activation::Relu;
+    else if (a == "Relu6") l.activation = Activation::Relu6;
+    else fail(n, "fused op '" + a + "' is not supported");
+}
+
 void GraphFolder::emit(const Node& n) {
     const std::string& op = n.op;
-    auto new_layer = [&](LayerKind kind, int input, int channels) -> Layer& {
-        if (net_.layers.size() >= size_t(limits::kMaxLayers))
-            fail(n, "the graph folds into more than " + std::to_string(limits::kMaxLayers) + " layers");
-        Layer l;
-        l.kind = kind;
-        l.name = n.name;
-        l.input = input;
-        l.output = int(net_.tensor_channels.size());
-        l.in_channels = net_.tensor_channels.at(input);
-        l.out_channels = channels;
-        net_.tensor_channels.push_back(channels);
-        value_[n.name] = l.output;
-        producer_[l.output] = int(net_.layers.size());
-        net_.layers.push_back(l);
-        return net_.layers.back();
-    };
-    // The layer that produced input i, if its epilogue may still absorb this node.
-    auto fusable_producer = [&](size_t i) -> Layer* {
-        int t = tensor_of(n, i);
-        auto it = producer_.find(t);
-        if (it == producer_.end() || consumers(n.inputs[i]) != 1) return nullptr;
-        return &net_.layers[it->second];
-    };
-    auto set_bias = [&](Layer& l, const ConstTensor& b) {
-        if (b.values.size() != size_t(l.out_channels))
-            fail(n, "bias has " + std::to_string(b.values.size()) + " values for " + std::to_string(l.out_channels) + " channels");
-        l.bias_offset = add_weights(n, b.values);
-        l.bias_count = b.values.size();
-    };
-    auto set_activation = [&](Layer& l, const std::string& a) {
-        if (a == "Relu") l.activation = Activation::Relu;
-        else if (a == "Relu6") l.activation = Activation::Relu6;
-        else fail(n, "fused op '" + a + "' is not supported");
-    };
-
-    if (op == "Const") return;
+    if (op == "Const") return;  // read by its users through constant()
     if (op == "Placeholder") {
         if (!net_.tensor_channels.empty()) fail(n, "a second input placeholder is not supported");
         net_.tensor_channels.push_back(3);
@@ -324,140 +339,145 @@ void GraphFolder::emit(const Node& n) {
         value_[n.name] = tensor_of(n, 0);
         return;
     }
-    if (op == "Pad") {
-        const ConstTensor& p = constant(n, 1);
-        if (!p.is_int || p.ints.size() != 8) fail(n, "paddings must be an int32 [4,2] tensor");
-        if (p.ints[0] || p.ints[1] || p.ints[6] || p.ints[7]) fail(n, "padding of the batch or channel axis is not supported");
-        for (int v : p.ints)
-            if (v < 0 || v > limits::kMaxExplicitPad)
-                fail(n, "paddings: " + std::to_string(v) + " is out of range 0.." + std::to_string(limits::kMaxExplicitPad));
-        tensor_of(n, 0);
-        pads_[n.name] = {p.ints[2], p.ints[3], p.ints[4], p.ints[5]};
-        pad_input_[n.name] = n.inputs[0];
-        return;  // folded into its consumer
-    }
+    if (op == "Pad") return emit_pad(n);
     if (op == "Conv2D" || op == "DepthwiseConv2dNative" || op == "_FusedConv2D" || op == "FusedDepthwiseConv2dNative" ||
-        op == "MaxPool") {
-        check_nhwc(n);
-        if (n.inputs.empty()) fail(n, "has no input");
-        std::array<int, 4> pad{0, 0, 0, 0};
-        std::string data = n.inputs[0];
-        if (auto it = pads_.find(data); it != pads_.end()) {
-            if (consumers(data) != 1) fail(n, "its Pad input has other consumers too");
-            pad = it->second;
-            data = pad_input_[data];
-        }
-        auto vit = value_.find(data);
-        if (vit == value_.end()) fail(n, "input '" + data + "' is not a tensor this converter can compute");
-        int input = vit->second;
-        std::string padding = attr_string(n, "padding", "");
-        if (padding != "SAME" && padding != "VALID") fail(n, "padding '" + padding + "' is not supported");
-        const auto strides = attr_ints4(n, "strides").value_or(std::array<int64_t, 4>{1, 1, 1, 1});
-        if (strides[0] != 1 || strides[3] != 1) fail(n, "strides over batch or channels are not supported");
-        check_attr_range(n, "strides", strides[1], 1, limits::kMaxStride);
-        check_attr_range(n, "strides", strides[2], 1, limits::kMaxStride);
-        const auto dil = attr_ints4(n, "dilations").value_or(std::array<int64_t, 4>{1, 1, 1, 1});
-        for (int64_t d : dil) check_attr_range(n, "dilations", d, 1, limits::kMaxDilation);
-        int cin = net_.tensor_channels[input];
-        Layer* l;
-        if (op == "MaxPool") {
-            auto k = attr_ints4(n, "ksize");
-            if (!k) fail(n, "ksize is missing");
-            if ((*k)[0] != 1 || (*k)[3] != 1) fail(n, "pooling over batch or channels is not supported");
-            check_attr_range(n, "ksize", (*k)[1], 1, limits::kMaxKernelSize);
-            check_attr_range(n, "ksize", (*k)[2], 1, limits::kMaxKernelSize);
-            l = &new_layer(LayerKind::MaxPool, input, cin);
-            l->kernel_h = int((*k)[1]), l->kernel_w = int((*k)[2]);
-        } else {
-            const ConstTensor& w = constant(n, 1);
-            const std::string filter = "filter '" + n.inputs[1] + "' ";
-            if (w.is_int || w.shape.size() != 4) fail(n, "filter must be a float32 4-d tensor");
-            // Each dimension is at most limits::kMaxWeightCount (2^28): the products below fit in 64 bits.
-            if (w.shape[0] < 1 || w.shape[1] < 1 || w.shape[0] > limits::kMaxKernelSize || w.shape[1] > limits::kMaxKernelSize)
-                fail(n, filter + "has a " + std::to_string(w.shape[0]) + "x" + std::to_string(w.shape[1]) +
-                            " kernel (each side must be 1.." + std::to_string(limits::kMaxKernelSize) + ")");
-            if (w.shape[2] != cin)
-                fail(n, "filter expects " + std::to_string(w.shape[2]) + " input channels, its input has " + std::to_string(cin));
-            bool depthwise = op.find("Depthwise") != std::string::npos;
-            const int64_t cout = depthwise ? w.shape[2] * w.shape[3] : w.shape[3];
-            if (cout < 1 || cout > limits::kMaxChannels)
-                fail(n, filter + "gives " + std::to_string(cout) + " output channels (must be 1.." +
-                            std::to_string(limits::kMaxChannels) + ")");
-            l = &new_layer(depthwise ? LayerKind::DepthwiseConv2D : LayerKind::Conv2D, input, int(cout));
-            l->kernel_h = int(w.shape[0]), l->kernel_w = int(w.shape[1]);
-            l->weight_offset = add_weights(n, w.values);
-            l->weight_count = w.values.size();
-            // TF.js reads (attr[1], attr[2]); the official atrous graphs store [r,r,1,1].
-            if (options_.dilation_reading == DilationReading::Trained && (dil[0] != 1 || dil[3] != 1))
-                l->dilation_h = int(dil[0]), l->dilation_w = int(dil[1]);
-            else
-                l->dilation_h = int(dil[1]), l->dilation_w = int(dil[2]);
-        }
-        l->stride_h = int(strides[1]), l->stride_w = int(strides[2]);
-        l->padding = padding == "SAME" ? Padding::Same : Padding::Valid;
-        l->pad_top = pad[0], l->pad_bottom = pad[1], l->pad_left = pad[2], l->pad_right = pad[3];
-        if (op == "_FusedConv2D" || op == "FusedDepthwiseConv2dNative") {
-            const std::vector<std::string> fused = attr_fused_ops(n);
-            size_t next_arg = 2;
-            for (const auto& f : fused) {
-                if (f == "BiasAdd") {
-                    const ConstTensor& b = constant(n, next_arg++);
-                    if (b.is_int) fail(n, "bias must be float32");
-                    set_bias(*l, b);
-                } else if (f == "Relu" || f == "Relu6") set_activation(*l, f);
-                else fail(n, "fused op '" + f + "' is not supported");
-            }
-        }
-        return;
+        op == "MaxPool")
+        return emit_window(n);
+    if (op == "BiasAdd" || op == "Add" || op == "AddV2") return emit_add(n);
+    if (op == "Relu" || op == "Relu6") return emit_activation(n);
+    fail(n, "unknown op '" + op + "'");
+}
+
+void GraphFolder::emit_pad(const Node& n) {
+    const ConstTensor& p = constant(n, 1);
+    if (!p.is_int || p.ints.size() != 8) fail(n, "paddings must be an int32 [4,2] tensor");
+    if (p.ints[0] || p.ints[1] || p.ints[6] || p.ints[7]) fail(n, "padding of the batch or channel axis is not supported");
+    for (int v : p.ints)
+        if (v < 0 || v > limits::kMaxExplicitPad)
+            fail(n, "paddings: " + std::to_string(v) + " is out of range 0.." + std::to_string(limits::kMaxExplicitPad));
+    tensor_of(n, 0);
+    pads_[n.name] = {p.ints[2], p.ints[3], p.ints[4], p.ints[5]};
+    pad_input_[n.name] = n.inputs[0];  // folded into its consumer
+}
+
+void GraphFolder::emit_window(const Node& n) {
+    const std::string& op = n.op;
+    check_nhwc(n);
+    if (n.inputs.empty()) fail(n, "has no input");
+    std::array<int, 4> pad{0, 0, 0, 0};
+    std::string data = n.inputs[0];
+    if (auto it = pads_.find(data); it != pads_.end()) {
+        if (consumers(data) != 1) fail(n, "its Pad input has other consumers too");
+        pad = it->second;
+        data = pad_input_[data];
     }
-    if (op == "BiasAdd" || op == "Add" || op == "AddV2") {
-        // A bias: the second operand is a constant.
-        if (n.inputs.size() == 2 && node(n.inputs[1], n).op == "Const") {
-            const ConstTensor& b = constant(n, 1);
-            Layer* l = fusable_producer(0);
-            if (!l || l->bias_count || l->input2 >= 0 || l->activation != Activation::None || l->kind == LayerKind::MaxPool ||
-                l->kind == LayerKind::Add)
-                fail(n, "a bias is only supported directly after a convolution");
-            if (b.is_int || b.shape.size() != 1) fail(n, "bias must be a 1-d float32 tensor");
-            set_bias(*l, b);
-            l->name = n.name;
-            value_[n.name] = l->output;
-            return;
-        }
-        if (op == "BiasAdd") fail(n, "bias must be a constant");
-        if (n.inputs.size() != 2) fail(n, "Add needs exactly two inputs");
-        int a = tensor_of(n, 0), b = tensor_of(n, 1);
-        // Fuse as a residual into whichever operand's conv came last (the other is then ready).
-        Layer* la = fusable_producer(0);
-        Layer* lb = fusable_producer(1);
-        auto absorbs = [](const Layer* l) {
-            return l && l->kind == LayerKind::Conv2D && l->input2 < 0 && l->activation == Activation::None;
-        };
-        Layer* target = nullptr;
-        int other = -1;
-        if (absorbs(la) && (!absorbs(lb) || a > b)) target = la, other = b;
-        else if (absorbs(lb)) target = lb, other = a;
-        if (target && other < target->output && net_.tensor_channels[other] == target->out_channels) {
-            target->input2 = other;
-            target->name = n.name;
-            value_[n.name] = target->output;
-            return;
-        }
-        if (net_.tensor_channels[a] != net_.tensor_channels[b]) fail(n, "operands have different channel counts");
-        Layer& l = new_layer(LayerKind::Add, a, net_.tensor_channels[a]);
-        l.input2 = b;
-        return;
+    auto vit = value_.find(data);
+    if (vit == value_.end()) fail(n, "input '" + data + "' is not a tensor this converter can compute");
+    int input = vit->second;
+    std::string padding = attr_string(n, "padding", "");
+    if (padding != "SAME" && padding != "VALID") fail(n, "padding '" + padding + "' is not supported");
+    const auto strides = attr_ints4(n, "strides").value_or(std::array<int64_t, 4>{1, 1, 1, 1});
+    if (strides[0] != 1 || strides[3] != 1) fail(n, "strides over batch or channels are not supported");
+    check_attr_range(n, "strides", strides[1], 1, limits::kMaxStride);
+    check_attr_range(n, "strides", strides[2], 1, limits::kMaxStride);
+    const auto dil = attr_ints4(n, "dilations").value_or(std::array<int64_t, 4>{1, 1, 1, 1});
+    for (int64_t d : dil) check_attr_range(n, "dilations", d, 1, limits::kMaxDilation);
+    int cin = net_.tensor_channels[size_t(input)];
+    Layer* l;
+    if (op == "MaxPool") {
+        auto k = attr_ints4(n, "ksize");
+        if (!k) fail(n, "ksize is missing");
+        if ((*k)[0] != 1 || (*k)[3] != 1) fail(n, "pooling over batch or channels is not supported");
+        check_attr_range(n, "ksize", (*k)[1], 1, limits::kMaxKernelSize);
+        check_attr_range(n, "ksize", (*k)[2], 1, limits::kMaxKernelSize);
+        l = &new_layer(n, LayerKind::MaxPool, input, cin);
+        l->kernel_h = int((*k)[1]), l->kernel_w = int((*k)[2]);
+    } else {
+        const ConstTensor& w = constant(n, 1);
+        const std::string filter = "filter '" + n.inputs[1] + "' ";
+        if (w.is_int || w.shape.size() != 4) fail(n, "filter must be a float32 4-d tensor");
+        // Each dimension is at most limits::kMaxWeightCount (2^28): the products below fit in 64 bits.
+        if (w.shape[0] < 1 || w.shape[1] < 1 || w.shape[0] > limits::kMaxKernelSize || w.shape[1] > limits::kMaxKernelSize)
+            fail(n, filter + "has a " + std::to_string(w.shape[0]) + "x" + std::to_string(w.shape[1]) +
+                        " kernel (each side must be 1.." + std::to_string(limits::kMaxKernelSize) + ")");
+        if (w.shape[2] != cin)
+            fail(n, "filter expects " + std::to_string(w.shape[2]) + " input channels, its input has " + std::to_string(cin));
+        bool depthwise = op.find("Depthwise") != std::string::npos;
+        const int64_t cout = depthwise ? w.shape[2] * w.shape[3] : w.shape[3];
+        if (cout < 1 || cout > limits::kMaxChannels)
+            fail(n, filter + "gives " + std::to_string(cout) + " output channels (must be 1.." +
+                        std::to_string(limits::kMaxChannels) + ")");
+        l = &new_layer(n, depthwise ? LayerKind::DepthwiseConv2D : LayerKind::Conv2D, input, int(cout));
+        l->kernel_h = int(w.shape[0]), l->kernel_w = int(w.shape[1]);
+        l->weight_offset = add_weights(n, w.values);
+        l->weight_count = w.values.size();
+        // TF.js reads (attr[1], attr[2]); the official atrous graphs store [r,r,1,1].
+        if (options_.dilation_reading == DilationReading::Trained && (dil[0] != 1 || dil[3] != 1))
+            l->dilation_h = int(dil[0]), l->dilation_w = int(dil[1]);
+        else
+            l->dilation_h = int(dil[1]), l->dilation_w = int(dil[2]);
     }
-    if (op == "Relu" || op == "Relu6") {
-        Layer* l = fusable_producer(0);
-        if (!l || l->activation != Activation::None || l->kind == LayerKind::MaxPool)
-            fail(n, "an activation is only supported directly after a convolution or an Add");
-        set_activation(*l, op);
+    l->stride_h = int(strides[1]), l->stride_w = int(strides[2]);
+    l->padding = padding == "SAME" ? Padding::Same : Padding::Valid;
+    l->pad_top = pad[0], l->pad_bottom = pad[1], l->pad_left = pad[2], l->pad_right = pad[3];
+    if (op == "_FusedConv2D" || op == "FusedDepthwiseConv2dNative") {
+        size_t next_arg = 2;
+        for (const auto& f : attr_fused_ops(n)) {
+            if (f == "BiasAdd") {
+                const ConstTensor& b = constant(n, next_arg++);
+                if (b.is_int) fail(n, "bias must be float32");
+                set_bias(n, *l, b);
+            } else if (f == "Relu" || f == "Relu6") set_activation(n, *l, f);
+            else fail(n, "fused op '" + f + "' is not supported");
+        }
+    }
+}
+
+void GraphFolder::emit_add(const Node& n) {
+    // A bias: the second operand is a constant.
+    if (n.inputs.size() == 2 && node(n.inputs[1], n).op == "Const") {
+        const ConstTensor& b = constant(n, 1);
+        Layer* l = fusable_producer(n, 0);
+        if (!l || l->bias_count || l->input2 >= 0 || l->activation != Activation::None || l->kind == LayerKind::MaxPool ||
+            l->kind == LayerKind::Add)
+            fail(n, "a bias is only supported directly after a convolution");
+        if (b.is_int || b.shape.size() != 1) fail(n, "bias must be a 1-d float32 tensor");
+        set_bias(n, *l, b);
         l->name = n.name;
         value_[n.name] = l->output;
         return;
     }
-    fail(n, "unknown op '" + op + "'");
+    if (n.op == "BiasAdd") fail(n, "bias must be a constant");
+    if (n.inputs.size() != 2) fail(n, "Add needs exactly two inputs");
+    int a = tensor_of(n, 0), b = tensor_of(n, 1);
+    // Fuse as a residual into whichever operand's conv came last (the other is then ready).
+    Layer* la = fusable_producer(n, 0);
+    Layer* lb = fusable_producer(n, 1);
+    auto absorbs = [](const Layer* l) {
+        return l && l->kind == LayerKind::Conv2D && l->input2 < 0 && l->activation == Activation::None;
+    };
+    Layer* target = nullptr;
+    int other = -1;
+    if (absorbs(la) && (!absorbs(lb) || a > b)) target = la, other = b;
+    else if (absorbs(lb)) target = lb, other = a;
+    if (target && other < target->output && net_.tensor_channels[size_t(other)] == target->out_channels) {
+        target->input2 = other;
+        target->name = n.name;
+        value_[n.name] = target->output;
+        return;
+    }
+    if (net_.tensor_channels[size_t(a)] != net_.tensor_channels[size_t(b)]) fail(n, "operands have different channel counts");
+    Layer& l = new_layer(n, LayerKind::Add, a, net_.tensor_channels[size_t(a)]);
+    l.input2 = b;
+}
+
+void GraphFolder::emit_activation(const Node& n) {
+    Layer* l = fusable_producer(n, 0);
+    if (!l || l->activation != Activation::None || l->kind == LayerKind::MaxPool)
+        fail(n, "an activation is only supported directly after a convolution or an Add");
+    set_activation(n, *l, n.op);
+    l->name = n.name;
+    value_[n.name] = l->output;
 }
 
 Network GraphFolder::fold() {
