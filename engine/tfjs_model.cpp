@@ -53,6 +53,28 @@ std::string strip_input_name(const std::string& s) {
     return r;
 }
 
+// Whether lists and objects nest deeper than `limit` (outside strings), checked before parsing: a
+// file of 16 MiB of '[' would otherwise become 16 M nested lists. (A parser callback could check
+// this too, but nlohmann's callback parser takes quadratic time over a long list of objects.)
+bool json_nesting_exceeds(const std::vector<uint8_t>& text, int limit) {
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (uint8_t c : text) {
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) return true;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return false;
+}
+
 fs::path find_model_json(const fs::path& path) {
     std::error_code ec;
     const fs::file_status status = fs::status(path, ec);
@@ -541,15 +563,11 @@ Network convert(const fs::path& file, const ConvertOptions& options) {
     std::string why;
     auto bytes = read_regular_file(file, limits::kMaxModelJsonBytes, why);
     if (!bytes) throw ModelError(name + ": cannot read the model: it " + why);
+    if (json_nesting_exceeds(*bytes, limits::kMaxJsonDepth))
+        throw ModelError(name + ": JSON nested deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
     json model;
     try {
-        // Bounded nesting: a file of 16 MiB of '[' would otherwise become 16 M nested lists.
-        const json::parser_callback_t limit_depth = [&](int depth, json::parse_event_t, json&) {
-            if (depth > limits::kMaxJsonDepth)
-                throw ModelError(name + ": JSON nested deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
-            return true;
-        };
-        model = json::parse(bytes->begin(), bytes->end(), limit_depth);
+        model = json::parse(bytes->begin(), bytes->end());
     } catch (const json::exception& e) {
         throw ModelError(name + ": not valid JSON (" + e.what() + ")");
     }
