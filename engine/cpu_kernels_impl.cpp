@@ -46,11 +46,13 @@ constexpr int kLanes = 8;
 inline int imin(int a, int b) { return a < b ? a : b; }
 
 // The taps [k0, k1) of a window of k taps (stride, pad, dilation) at output position o whose input
-// position lies inside [0, size); the input position increases with the tap.
+// position lies inside [0, size); the input position increases with the tap. Positions are computed
+// in 64 bits; Network::geometry's limits keep them (and the kernels' int positions) far inside int.
 inline void valid_taps(int o, int stride, int pad, int dilation, int k, int size, int& k0, int& k1) {
+    const int64_t first = int64_t(o) * stride - pad;
     k0 = 0, k1 = k;
-    while (k0 < k1 && o * stride - pad + k0 * dilation < 0) ++k0;
-    while (k1 > k0 && o * stride - pad + (k1 - 1) * dilation >= size) --k1;
+    while (k0 < k1 && first + int64_t(k0) * dilation < 0) ++k0;
+    while (k1 > k0 && first + int64_t(k1 - 1) * dilation >= size) --k1;
 }
 
 // The same comparisons as std::max(v, 0) and std::min(.., 6): NaN and -0 pass as they do there.

@@ -90,16 +90,31 @@ struct Network {
     uint64_t parameter_count() const;
 
     // Shapes and pads for an input of batch x height x width; throws ModelError naming the layer
-    // whose shape does not chain.
+    // whose shape does not chain or whose attributes or sizes exceed engine/model_limits.h (the input up
+    // to kMaxInputSide a side and kMaxBatch, every tensor up to kMaxTensorSide a side and
+    // kMaxTensorElements), so every size and position it returns fits in an int.
     std::vector<LayerGeometry> geometry(int height, int width, int batch = 1) const;
     // Shape of every tensor (by id) for that input.
     std::vector<TensorShape> tensor_shapes(int height, int width, int batch = 1) const;
 
-    // Checks ids, channel counts, weight ranges and finite weights; throws ModelError.
+    // Checks the model record's values, ids, channel counts, layer attributes against
+    // engine/model_limits.h, weight ranges and finite weights; throws ModelError naming the layer or field.
+    // Never traps on any values.
     void validate() const;
+
+    // The output stride the layers imply: the product of the strides on the path from the input to
+    // the heatmap (dilations do not stride: the atrous graphs keep stride 1 and dilate instead).
+    // Throws ModelError where the strides differ between height and width or exceed kMaxOutputStride.
+    // Call on a validated network.
+    int implied_output_stride() const;
+    // Checks `output_stride` against the layers: it must equal implied_output_stride(), and every
+    // output's grid for an input of k * output_stride + 1 a side must be k + 1 cells (the decoders read
+    // cell (y, x) as input pixel (y, x) * output_stride). Throws ModelError. Call on a validated network.
+    void check_output_stride() const;
 };
 
-// TF's Same padding along one axis.
+// TF's Same padding along one axis. Throws ModelError where an argument is outside engine/model_limits.h
+// (in: 1..kMaxTensorSide; kernel, stride, dilation: 1..their maximum).
 struct SamePad { int out, before, after; };
 SamePad same_padding(int in, int kernel, int stride, int dilation);
 

@@ -217,6 +217,11 @@ TEST_CASE("convert: bad inputs give one clear error naming the file and the node
         CHECK(e.find("Tiny/stem/bias") != std::string::npos);
         CHECK(e.find("complex64") != std::string::npos);
     }
+    SUBCASE("attribute of the wrong type") {
+        auto m = variant("strides-object", [](TinyModel& t) { t.node("Tiny/conv2/conv")["attr"]["strides"] = nlohmann::json::object(); });
+        CHECK(convert_error(m).ends_with(
+            "model.json: node \"Tiny/conv2/conv\" (Conv2D): attribute strides: expected a list of 4 integers, got an object"));
+    }
     SUBCASE("unsupported attribute") {
         auto m = variant("nchw", [](TinyModel& t) { t.node("Tiny/stem/conv")["attr"]["data_format"]["s"] = "TkNIVw=="; });
         auto e = convert_error(m);
@@ -291,6 +296,8 @@ TEST_CASE("blob: bad magic, version, truncation and checksum are refused") {
     b = bytes;
     b[8] = 9;
     CHECK(load_error("version.pnb", b).find("format version 9") != std::string::npos);
+    b[8] = 1;  // version 1: its checksum left the header out
+    CHECK(load_error("version1.pnb", b).find("re-convert the model with `posenet convert`") != std::string::npos);
     CHECK(load_error("short.pnb", bytes.substr(0, bytes.size() - 100)).find("truncated") != std::string::npos);
     CHECK(load_error("tiny.pnb", bytes.substr(0, 10)).find("too short") != std::string::npos);
     b = bytes;
