@@ -91,6 +91,8 @@ struct DeviceDescription {
 // Every Vulkan device on this machine; empty where there is no Vulkan loader or device.
 POSENET_API std::vector<DeviceDescription> list_devices();
 
+struct DetectorAccess;
+
 class POSENET_API PoseDetector {
 public:
     // Loads the model (ModelConfig::model or model_data), resolves and validates the config and checks
@@ -128,7 +130,7 @@ public:
     BackendMemory backend_memory() const;
 
 private:
-    friend class PoseStream;
+    friend struct DetectorAccess;  // the library's own (PoseStream; posenet/detector_internal.h)
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -52,4 +52,10 @@ struct PoseDetector::Impl {
     engine::OutputViews run_locked(const engine::RunInput& input, engine::OutputSet outputs);
 };
 
+// A detector's state, for PoseStream (and tests that wrap its executor).
+struct DetectorAccess {
+    using Impl = PoseDetector::Impl;
+    static Impl& impl(PoseDetector& detector) { return *detector.impl_; }
+};
+
 }  // namespace posenet

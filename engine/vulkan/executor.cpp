@@ -57,9 +57,9 @@ public:
         try {
             const auto t0 = Clock::now();
             bool on_device = false;
-            const uint64_t bytes = stage(*plan, input, on_device);
+            stage(*plan, input, on_device);
             upload_us_ = us_since(t0);
-            lane_.submit(*plan, on_device, bytes, outputs, executor_.timestamp_mode());
+            lane_.submit(*plan, on_device, outputs, executor_.timestamp_mode());
             on_device_ = on_device;
             outputs_ = outputs;
         } catch (...) {

@@ -420,16 +420,14 @@ Lane::Lane(Device& device, KernelLibrary& kernels, VkBuffer dummy)
     VkDevice dev = device.handle();
     try {
         auto cpi = make<VkCommandPoolCreateInfo>(VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO);
-        cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;  // each buffer re-recorded on its own
+        cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;  // re-recorded when something changes
         cpi.queueFamilyIndex = device.queue_family();
         check(fn.CreateCommandPool(dev, &cpi, nullptr, &command_pool_), "vkCreateCommandPool");
         auto cai = make<VkCommandBufferAllocateInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
         cai.commandPool = command_pool_;
         cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-        cai.commandBufferCount = 3;
-        VkCommandBuffer cbs[3];
-        check(fn.AllocateCommandBuffers(dev, &cai, cbs), "vkAllocateCommandBuffers");
-        upload_cb_ = cbs[0], network_cb_ = cbs[1], readback_cb_ = cbs[2];
+        cai.commandBufferCount = 1;
+        check(fn.AllocateCommandBuffers(dev, &cai, &commands_), "vkAllocateCommandBuffers");
         auto fci = make<VkFenceCreateInfo>(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
         check(fn.CreateFence(dev, &fci, nullptr, &fence_), "vkCreateFence");
         VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kBindingCount};
@@ -473,43 +471,16 @@ uint64_t Lane::pixel_offset(int batch) const { return align_up(uint64_t(batch) *
 void Lane::ensure(Buffer& buffer, uint64_t bytes, VkBufferUsageFlags usage, MemoryUse use, const char* what) {
     if (buffer.handle() && buffer.size() >= bytes) return;
     // Grown to what this run needs (in 64 KiB steps): frames of one size never grow it again, and
-    // the largest frame seen bounds it.
+    // the largest input seen bounds it.
     buffer = Buffer();
     buffer = Buffer(device_, align_up(std::max<uint64_t>(bytes, 1), 64 * 1024), usage, use, what);
 }
 
 uint8_t* Lane::upload(uint64_t bytes) {
     if (in_flight_) throw std::logic_error("Vulkan lane: the upload buffer is in use by a run in flight");
-    ensure(upload_, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "upload buffer");
+    ensure(upload_, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::UploadDeviceLocal,
+           "upload buffer");
     return static_cast<uint8_t*>(upload_.mapped());
-}
-
-void Lane::begin(VkCommandBuffer cb) {
-    auto bi = make<VkCommandBufferBeginInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO);
-    check(device_.fn().BeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
-}
-
-void Lane::record_upload(const Plan& plan, bool images, uint64_t bytes) {
-    const Functions& fn = device_.fn();
-    VkCommandBuffer cb = upload_cb_;
-    begin(cb);
-    // Orders this run after everything submitted to the queue before it: runs of every lane share
-    // the plan's arena (and this lane's buffers were read by its previous run).
-    barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
-    if (images) {
-        VkBufferCopy c{0, 0, bytes};
-        fn.CmdCopyBuffer(cb, upload_.handle(), device_input_.handle(), 1, &c);
-    } else {
-        const VkDescriptorBufferInfo in = plan.input_range();
-        VkBufferCopy c{0, in.offset, in.range};
-        fn.CmdCopyBuffer(cb, upload_.handle(), in.buffer, 1, &c);
-    }
-    barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-    check(fn.EndCommandBuffer(cb), "vkEndCommandBuffer");
 }
 
 void Lane::update_preprocess_set(const Plan& plan) {
@@ -517,9 +488,9 @@ void Lane::update_preprocess_set(const Plan& plan) {
     const uint64_t max_range = device_.features().max_storage_buffer_range;
     VkDescriptorBufferInfo b[kBindingCount];
     const VkDescriptorBufferInfo none{dummy_, 0, VK_WHOLE_SIZE};
-    b[kInput] = {device_input_.handle(), pixels_at, std::min(device_input_.size() - pixels_at, max_range)};
+    b[kInput] = {upload_.handle(), pixels_at, std::min(upload_.size() - pixels_at, max_range)};
     b[kInput2] = none;
-    b[kFilter] = {device_input_.handle(), 0, uint64_t(plan.shape().batch) * sizeof(PreprocessItem)};
+    b[kFilter] = {upload_.handle(), 0, uint64_t(plan.shape().batch) * sizeof(PreprocessItem)};
     b[kBias] = none;
     b[kOutput] = plan.input_range();
     auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
@@ -528,26 +499,38 @@ void Lane::update_preprocess_set(const Plan& plan) {
     w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     w.pBufferInfo = b;
     device_.fn().UpdateDescriptorSets(device_.handle(), 1, &w, 0, nullptr);
-    ++set_version_;
 }
 
-void Lane::submit(const Plan& plan, bool images, uint64_t upload_bytes, OutputSet outputs, Timestamps timestamps) {
+void Lane::record(const Plan& plan, bool images, OutputSet outputs, VkQueryPool queries, Timestamps timestamps) {
+    const Functions& fn = device_.fn();
+    VkCommandBuffer cb = commands_;
+    auto bi = make<VkCommandBufferBeginInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO);
+    check(fn.BeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+    // Orders this run after everything submitted to the queue before it: runs of every lane share
+    // the plan's arena.
+    barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    if (!images) {
+        const VkDescriptorBufferInfo in = plan.input_range();
+        VkBufferCopy c{0, in.offset, in.range};
+        fn.CmdCopyBuffer(cb, upload_.handle(), in.buffer, 1, &c);
+        barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    }
+    plan.record_network(cb, images ? preprocess_set_ : VK_NULL_HANDLE, queries, timestamps);
+    plan.record_readback(cb, readback_.handle(), outputs);
+    check(fn.EndCommandBuffer(cb), "vkEndCommandBuffer");
+    ++records_;
+}
+
+void Lane::submit(const Plan& plan, bool images, OutputSet outputs, Timestamps timestamps) {
     if (in_flight_) throw std::logic_error("Vulkan lane: submit() while a run is in flight");
     if (images && !plan.takes_images()) throw std::logic_error("Vulkan lane: the plan does not take images");
+    if (!images && upload_.size() < plan.input_range().range) throw std::logic_error("Vulkan lane: upload() holds no float input");
     const Functions& fn = device_.fn();
     VkDevice dev = device_.handle();
-    if (!images) upload_bytes = plan.input_range().range;
-    if (upload_.size() < upload_bytes) throw std::logic_error("Vulkan lane: upload() was not given the run's bytes");
-    if (images) {
-        // The device copy matches the upload buffer's size, so it grows as rarely.
-        ensure(device_input_, upload_.size(), VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-               MemoryUse::DeviceLocal, "device copy of the upload buffer");
-        const SetKey sk{plan.id(), device_input_.handle()};
-        if (!(sk == set_key_)) {
-            update_preprocess_set(plan);
-            set_key_ = sk;
-        }
-    }
     ensure(readback_, plan.readback_bytes(), VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output readback");
     if (!device_.features().timestamps) timestamps = Timestamps::Off;
     query_count_ = plan.query_count(timestamps, images);
@@ -562,36 +545,26 @@ void Lane::submit(const Plan& plan, bool images, uint64_t upload_bytes, OutputSe
         query_capacity_ = query_count_;
     }
     const VkQueryPool queries = query_count_ ? queries_ : VK_NULL_HANDLE;
-
-    // Re-record only what changed. A failure part-way leaves a key cleared, so the next run records again.
-    const UploadKey uk{plan.id(), images, images ? upload_bytes : 0, upload_.handle(), images ? device_input_.handle() : VK_NULL_HANDLE};
-    if (!(uk == upload_key_)) {
-        upload_key_ = {};
-        record_upload(plan, images, upload_bytes);
-        upload_key_ = uk;
+    if (images) {
+        const SetKey sk{plan.id(), upload_.handle()};
+        if (!(sk == set_key_)) {
+            set_key_ = {};
+            record_key_ = {};  // the command buffer binds the set: record again
+            update_preprocess_set(plan);
+            set_key_ = sk;
+        }
     }
-    const NetworkKey nk{plan.id(), images, images ? set_version_ : 0, queries, queries ? timestamps : Timestamps::Off};
-    if (!(nk == network_key_)) {
-        network_key_ = {};
-        begin(network_cb_);
-        plan.record_network(network_cb_, images ? preprocess_set_ : VK_NULL_HANDLE, queries, nk.timestamps);
-        check(fn.EndCommandBuffer(network_cb_), "vkEndCommandBuffer");
-        network_key_ = nk;
+    if (plan.shape().keep_all) outputs = OutputSet::All;
+    const RecordKey rk{plan.id(), images, outputs, upload_.handle(), readback_.handle(), queries, queries ? timestamps : Timestamps::Off};
+    if (!(rk == record_key_)) {
+        record_key_ = {};  // a failure part-way leaves it cleared: the next run records again
+        record(plan, images, outputs, queries, rk.timestamps);
+        record_key_ = rk;
     }
-    const ReadbackKey rk{plan.id(), plan.shape().keep_all ? OutputSet::All : outputs, readback_.handle()};
-    if (!(rk == readback_key_)) {
-        readback_key_ = {};
-        begin(readback_cb_);
-        plan.record_readback(readback_cb_, readback_.handle(), rk.outputs);
-        check(fn.EndCommandBuffer(readback_cb_), "vkEndCommandBuffer");
-        readback_key_ = rk;
-    }
-
     upload_.flush();
     check(fn.ResetFences(dev, 1, &fence_), "vkResetFences");
-    const VkCommandBuffer cbs[3] = {upload_cb_, network_cb_, readback_cb_};
     submitted_at_ = std::chrono::steady_clock::now();
-    device_.submit(cbs, fence_, "network");
+    device_.submit(std::span(&commands_, 1), fence_, "network");
     in_flight_ = true;
     failed_ = false;
 }

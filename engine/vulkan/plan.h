@@ -2,17 +2,18 @@
 // that size: the activation arena, one descriptor set per step, the pipelines. It holds nothing of a
 // particular frame: the source images' sizes, layouts and letterboxes come with each run.
 //
-// A Lane: what one run in flight needs of its own: the upload buffer (8-bit images with their
-// per-image parameters, or floats) and its device copy, the readback buffer, the command buffers,
-// a fence and a timestamp query pool. Several lanes run the same plan one after another on the one
-// queue: every submission starts with a barrier that orders it after everything submitted before
-// it, so the plan's arena is never used by two runs at once, while the host fills one lane's upload
-// buffer and decodes another's readback.
+// A Lane: what one run in flight needs of its own: the upload buffer (8-bit images after their
+// per-image parameters, read in place by the preprocessing kernel; or floats, copied into the
+// plan's input tensor), the readback buffer, a command buffer, a fence and a timestamp query pool.
+// Several lanes run the same plan one after another on the one queue: each command buffer starts
+// with a barrier that orders it after everything submitted before it, so the plan's arena is never
+// used by two runs at once, while the host fills one lane's upload buffer and decodes another's
+// readback.
 //
-// A submission is three command buffers: the upload (that barrier, the copy, a barrier), the
-// network (preprocessing for images, then every step), the readback (the outputs asked for). Each
-// is recorded once and replayed while what it depends on stays the same (the plan, the byte count
-// of the upload, the outputs asked for, the lane's buffers).
+// A lane's command buffer (the barrier, [the float copy,] [preprocessing,] the network, the
+// readback of the outputs asked for) is recorded once and replayed while what it depends on stays
+// the same: the plan, the outputs asked for, the lane's buffers (which grow to the largest input
+// seen and then stay). The images' sizes, layouts and letterboxes are data in the upload buffer.
 #pragma once
 
 #include <array>
@@ -171,10 +172,11 @@ public:
     // The mapped upload buffer, at least `bytes` long (grown as needed; its contents are then lost).
     // Only while no run is in flight.
     uint8_t* upload(uint64_t bytes);
-    // Records what changed since the last run (see the top of this file) and submits the run of
-    // `plan`: images (upload_bytes of parameters and pixels) or floats (the input tensor's bytes).
-    // The plan must stay alive until wait() returns. Throws VulkanError; nothing is in flight then.
-    void submit(const Plan& plan, bool images, uint64_t upload_bytes, OutputSet outputs, Timestamps timestamps);
+    // Submits the run of `plan` on what upload() holds: images (parameters and pixels) or floats
+    // (the input tensor's bytes), re-recording the command buffer where something it depends on
+    // changed. The plan must stay alive until wait() returns. Throws VulkanError; nothing is in
+    // flight then.
+    void submit(const Plan& plan, bool images, OutputSet outputs, Timestamps timestamps);
     // Waits for the run (VulkanError on timeout or a lost device; the run then counts as in flight
     // still, and the destructor waits for the device).
     void wait(uint64_t timeout_ns);
@@ -185,13 +187,13 @@ public:
     // The raw timestamps of the last completed run (Plan::query_count of them).
     std::vector<uint64_t> timestamps() const;
     double submit_wait_us() const { return submit_wait_us_; }
-    // Upload, device input and readback buffers.
-    uint64_t bytes() const { return upload_.size() + device_input_.size() + readback_.size(); }
+    uint64_t records() const { return records_; }  // command buffer recordings so far
+    // Upload and readback buffers.
+    uint64_t bytes() const { return upload_.size() + readback_.size(); }
 
 private:
     void ensure(Buffer& buffer, uint64_t bytes, VkBufferUsageFlags usage, MemoryUse use, const char* what);
-    void begin(VkCommandBuffer cb);
-    void record_upload(const Plan& plan, bool images, uint64_t bytes);
+    void record(const Plan& plan, bool images, OutputSet outputs, VkQueryPool queries, Timestamps timestamps);
     void update_preprocess_set(const Plan& plan);
     void release();
 
@@ -199,42 +201,30 @@ private:
     VkDescriptorSetLayout set_layout_;
     VkBuffer dummy_;
     uint64_t align_;
-    Buffer upload_, device_input_, readback_;
+    Buffer upload_, readback_;
     VkCommandPool command_pool_ = VK_NULL_HANDLE;
-    VkCommandBuffer upload_cb_ = VK_NULL_HANDLE, network_cb_ = VK_NULL_HANDLE, readback_cb_ = VK_NULL_HANDLE;
+    VkCommandBuffer commands_ = VK_NULL_HANDLE;
     VkFence fence_ = VK_NULL_HANDLE;
     VkDescriptorPool descriptor_pool_ = VK_NULL_HANDLE;
     VkDescriptorSet preprocess_set_ = VK_NULL_HANDLE;
     VkQueryPool queries_ = VK_NULL_HANDLE;
     uint32_t query_capacity_ = 0, query_count_ = 0;
-    // What each command buffer was recorded for (plan 0: not recorded).
-    struct UploadKey {
+    // What the command buffer and the preprocessing set were made for (plan 0: nothing).
+    struct RecordKey {
         uint64_t plan = 0;
         bool images = false;
-        uint64_t bytes = 0;
-        VkBuffer src = VK_NULL_HANDLE, dst = VK_NULL_HANDLE;
-        bool operator==(const UploadKey&) const = default;
-    } upload_key_;
-    struct NetworkKey {
-        uint64_t plan = 0;
-        bool images = false;
-        uint64_t set_version = 0;
+        OutputSet outputs = OutputSet::All;
+        VkBuffer upload = VK_NULL_HANDLE, readback = VK_NULL_HANDLE;
         VkQueryPool queries = VK_NULL_HANDLE;
         Timestamps timestamps = Timestamps::Off;
-        bool operator==(const NetworkKey&) const = default;
-    } network_key_;
-    struct ReadbackKey {
-        uint64_t plan = 0;
-        OutputSet outputs = OutputSet::All;
-        VkBuffer buffer = VK_NULL_HANDLE;
-        bool operator==(const ReadbackKey&) const = default;
-    } readback_key_;
+        bool operator==(const RecordKey&) const = default;
+    } record_key_;
     struct SetKey {
         uint64_t plan = 0;
-        VkBuffer input = VK_NULL_HANDLE;
+        VkBuffer upload = VK_NULL_HANDLE;
         bool operator==(const SetKey&) const = default;
     } set_key_;
-    uint64_t set_version_ = 0;
+    uint64_t records_ = 0;
     bool in_flight_ = false, failed_ = false;
     double submit_wait_us_ = 0;
     std::chrono::steady_clock::time_point submitted_at_;
