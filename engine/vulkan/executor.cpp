@@ -59,7 +59,9 @@ public:
             bool on_device = false;
             stage(*plan, input, on_device);
             upload_us_ = us_since(t0);
+            const uint64_t records = lane_.records();
             lane_.submit(*plan, on_device, outputs, executor_.timestamp_mode());
+            executor_.recordings_ += lane_.records() - records;
             on_device_ = on_device;
             outputs_ = outputs;
         } catch (...) {

@@ -96,6 +96,9 @@ public:
     std::unique_ptr<Executor::Lane> make_lane(LaneMode mode = LaneMode::Background);
     MemoryStats memory() const;
     size_t plan_count() const { return memory().plans; }
+    // Command buffer recordings by this executor's lanes so far (recordings are replayed while the
+    // plan, the outputs asked for and the lane's buffers stay the same, whatever the images' sizes).
+    uint64_t command_recordings() const { return recordings_.load(); }
 
     // GPU times of the last synchronous run, one per dispatch (fused layers share one;
     // LayerTiming::layers lists them); empty when the device has no timestamps.
@@ -153,7 +156,7 @@ private:
     mutable std::mutex mutex_;  // plans_, use_clock_, plan building (pipelines, the pipeline cache)
     std::map<vk::PlanShape, std::unique_ptr<vk::Plan>> plans_;
     uint64_t use_clock_ = 0;
-    std::atomic<uint64_t> lane_bytes_{0};
+    std::atomic<uint64_t> lane_bytes_{0}, recordings_{0};
     std::unique_ptr<VulkanLane> sync_lane_;  // the synchronous calls'
     // The last synchronous run: its steps and raw timestamps, kept apart from its plan.
     struct LastRun {

@@ -473,6 +473,7 @@ void Lane::ensure(Buffer& buffer, uint64_t bytes, VkBufferUsageFlags usage, Memo
     // Grown to what this run needs (in 64 KiB steps): frames of one size never grow it again, and
     // the largest input seen bounds it.
     buffer = Buffer();
+    ++buffers_;  // whatever comes next, what was recorded with the old buffer is stale
     buffer = Buffer(device_, align_up(std::max<uint64_t>(bytes, 1), 64 * 1024), usage, use, what);
 }
 
@@ -538,6 +539,7 @@ void Lane::submit(const Plan& plan, bool images, OutputSet outputs, Timestamps t
         if (queries_) fn.DestroyQueryPool(dev, queries_, nullptr);
         queries_ = VK_NULL_HANDLE;
         query_capacity_ = 0;
+        ++buffers_;
         auto qci = make<VkQueryPoolCreateInfo>(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
         qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
         qci.queryCount = query_count_;
@@ -546,7 +548,7 @@ void Lane::submit(const Plan& plan, bool images, OutputSet outputs, Timestamps t
     }
     const VkQueryPool queries = query_count_ ? queries_ : VK_NULL_HANDLE;
     if (images) {
-        const SetKey sk{plan.id(), upload_.handle()};
+        const SetKey sk{plan.id(), buffers_};
         if (!(sk == set_key_)) {
             set_key_ = {};
             record_key_ = {};  // the command buffer binds the set: record again
@@ -555,7 +557,7 @@ void Lane::submit(const Plan& plan, bool images, OutputSet outputs, Timestamps t
         }
     }
     if (plan.shape().keep_all) outputs = OutputSet::All;
-    const RecordKey rk{plan.id(), images, outputs, upload_.handle(), readback_.handle(), queries, queries ? timestamps : Timestamps::Off};
+    const RecordKey rk{plan.id(), images, outputs, buffers_, queries != VK_NULL_HANDLE, queries ? timestamps : Timestamps::Off};
     if (!(rk == record_key_)) {
         record_key_ = {};  // a failure part-way leaves it cleared: the next run records again
         record(plan, images, outputs, queries, rk.timestamps);

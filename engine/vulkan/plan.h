@@ -214,16 +214,18 @@ private:
         uint64_t plan = 0;
         bool images = false;
         OutputSet outputs = OutputSet::All;
-        VkBuffer upload = VK_NULL_HANDLE, readback = VK_NULL_HANDLE;
-        VkQueryPool queries = VK_NULL_HANDLE;
+        uint64_t buffers = 0;  // buffers_ when recorded
+        bool queries = false;
         Timestamps timestamps = Timestamps::Off;
         bool operator==(const RecordKey&) const = default;
     } record_key_;
     struct SetKey {
-        uint64_t plan = 0;
-        VkBuffer upload = VK_NULL_HANDLE;
+        uint64_t plan = 0, buffers = 0;
         bool operator==(const SetKey&) const = default;
     } set_key_;
+    // Counts (re)allocations of the upload and readback buffers and the query pool: a handle value
+    // cannot tell a new object from a destroyed one (drivers reuse them).
+    uint64_t buffers_ = 0;
     uint64_t records_ = 0;
     bool in_flight_ = false, failed_ = false;
     double submit_wait_us_ = 0;
