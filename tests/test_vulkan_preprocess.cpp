@@ -138,6 +138,12 @@ TEST_CASE("vulkan kernel preprocess: a batch of mixed sizes and formats, bit-exa
             size_t differ = 0;
             for (size_t i = 0; i < want.size(); ++i) differ += tensors[0][i] != want[i];
             CHECK(differ == 0);
+            // Where images are preprocessed on the host (devices without shaderFloat64), the same values.
+            VulkanOptions host_options;
+            host_options.device_preprocessing = false;
+            VulkanExecutor host(net, rt, host_options);
+            CHECK_FALSE(host.supports_image_input());
+            CHECK(host.run_all_images(inputs, in_h, in_w)[0] == tensors[0]);
             // Per item: the batch's outputs are each image's own.
             const auto batch = gpu.run_images(inputs, in_h, in_w);
             const size_t per = batch.heatmap.size() / items.size();

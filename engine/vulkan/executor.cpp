@@ -79,8 +79,8 @@ public:
         const vk::Plan& p = *plan_;
         // Everything the views need is copied out of the plan: it may be evicted once unpinned.
         auto view = [&](int t) -> std::span<const float> {
-            const int64_t at = p.readback_offset(t);
-            if (t < 0 || at < 0) return {};
+            const int64_t at = t >= 0 ? p.readback_offset(t) : -1;
+            if (at < 0) return {};
             return {lane_.readback(at), size_t(p.shapes()[size_t(t)].elements())};
         };
         const auto& out = p.outputs();
@@ -126,7 +126,8 @@ private:
         uint64_t pixel_bytes = 0;
         for (const ImageInput& image : input.images) pixel_bytes = align_up(pixel_bytes, 16) + image.bytes();
         pixel_bytes = align_up(pixel_bytes, 16);  // the kernel reads whole 32-bit words
-        on_device = plan.takes_images() && pixel_bytes <= executor_.device_features().max_storage_buffer_range &&
+        on_device = plan.takes_images() && executor_.options_.device_preprocessing &&
+                    pixel_bytes <= executor_.device_features().max_storage_buffer_range &&
                     pixel_bytes <= std::numeric_limits<uint32_t>::max();
         if (!on_device) {
             float* out = reinterpret_cast<float*>(lane_.upload(input_bytes));

@@ -54,6 +54,9 @@ struct VulkanOptions : vk::RuntimeOptions {
     // fp32; see engine/precision.h). Needs DeviceFeatures::coopmat_f16: construction throws
     // VulkanError naming the device and what it lacks otherwise.
     Precision precision = Precision::Float32;
+    // 8-bit images preprocessed by the GPU kernel where the device has shaderFloat64; false: on the
+    // host into the float input, as on devices without it (tests compare the two).
+    bool device_preprocessing = true;
     // Plans kept at once (>= 1; ConfigError otherwise). A detector needs one per network input size
     // and batch size it runs; 4 covers a stream plus a few batch sizes.
     int max_plans = 4;
@@ -87,7 +90,7 @@ public:
     std::vector<std::vector<float>> run_all_image(const ImageInput& image, int height, int width) {
         return run_all_images(std::span(&image, 1), height, width);
     }
-    bool supports_image_input() const { return runtime_->device().features().shader_float64; }
+    bool supports_image_input() const { return options_.device_preprocessing && runtime_->device().features().shader_float64; }
     // Builds the plan for a size ahead of the first run (compiles pipelines, allocates memory).
     void prepare(int height, int width, int batch = 1);
 
