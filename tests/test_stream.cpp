@@ -134,6 +134,9 @@ struct Detector {
     Backend backend;
 
     explicit Detector(Backend b, bool validation_layer = true) : backend(b) {
+#if defined(__SANITIZE_THREAD__)
+        validation_layer = false;  // the layer is not instrumented: TSan reports its own locking as races
+#endif
         ScopedEnv validation("POSENET_VULKAN_VALIDATION",
                              b == Backend::Vulkan && validation_layer && vk::validation_layer_available() ? "1" : "0");
         DetectorOptions o;
