@@ -5,10 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <random>
 
 #include "engine/cpu_executor.h"
+#include "posenet/detector_internal.h"
+#include "posenet/stream.h"
 
 namespace posenet::bench {
 
@@ -171,6 +175,99 @@ DeviceMemory device_memory(const engine::Network& net, engine::VulkanExecutor& g
         if (id >= 0) readback += shapes[size_t(id)].elements() * sizeof(float);
     m.staging = shapes[0].elements() * sizeof(float) + readback;
     return m;
+}
+
+EndToEnd time_estimate_poses(PoseDetector& detector, const ImageView& image, const EstimationConfig& config, int runs, int warmup) {
+    for (int i = 0; i < warmup; ++i) detector.estimate_poses(image, config);
+    std::vector<double> t;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = Clock::now();
+        detector.estimate_poses(image, config);
+        t.push_back(us_since(t0));
+    }
+    EndToEnd e{percentiles(t)};
+    e.images_per_s = e.latency_us.p50 > 0 ? 1e6 / e.latency_us.p50 : 0;
+    return e;
+}
+
+EndToEnd time_estimate_poses_batch(PoseDetector& detector, const ImageView& image, int batch, const EstimationConfig& config, int runs,
+                                   int warmup) {
+    const std::vector<ImageView> images(size_t(batch), image);
+    for (int i = 0; i < warmup; ++i) detector.estimate_poses(std::span<const ImageView>(images), config);
+    std::vector<double> t;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = Clock::now();
+        detector.estimate_poses(std::span<const ImageView>(images), config);
+        t.push_back(us_since(t0));
+    }
+    EndToEnd e{percentiles(t)};
+    e.images_per_s = e.latency_us.p50 > 0 ? 1e6 * batch / e.latency_us.p50 : 0;
+    return e;
+}
+
+StreamFigures measure_stream(PoseDetector& detector, const ImageView& image, const EstimationConfig& config, int frames_in_flight,
+                             int frames, int warmup) {
+    const int total = warmup + frames;
+    std::vector<Clock::time_point> pushed(static_cast<size_t>(total)), done(static_cast<size_t>(total));
+    std::mutex m;
+    std::condition_variable cv;
+    int results = 0;
+    std::string error;
+    Clock::time_point timed_start = Clock::now();
+    PoseStream stream(detector, {.estimation = config, .frames_in_flight = frames_in_flight, .on_result = [&](FrameResult&& r) {
+                                     const auto now = Clock::now();
+                                     std::lock_guard<std::mutex> lock(m);
+                                     done[size_t(r.index)] = now;
+                                     if (!r.ok() && error.empty()) error = r.error_message;
+                                     ++results;
+                                     cv.notify_all();
+                                 }});
+    for (int i = 0; i < total; ++i) {
+        if (i == warmup) {  // timed frames start with the pipeline empty
+            std::unique_lock<std::mutex> lock(m);
+            cv.wait(lock, [&] { return results == warmup; });
+            timed_start = Clock::now();
+        }
+        stream.push(image, int64_t(i) * 33333);
+        pushed[size_t(i)] = Clock::now();  // taken: copied, started (the wait for a free slot is not latency)
+    }
+    stream.flush();
+    if (!error.empty()) throw std::runtime_error("stream: " + error);
+    StreamFigures f;
+    f.frames_in_flight = frames_in_flight;
+    f.frames = frames;
+    std::vector<double> latency;
+    for (int i = warmup; i < total; ++i)
+        latency.push_back(std::chrono::duration<double, std::micro>(done[size_t(i)] - pushed[size_t(i)]).count());
+    f.latency_us = percentiles(latency);
+    const double span_s = std::chrono::duration<double>(done[size_t(total - 1)] - timed_start).count();
+    f.frames_per_s = span_s > 0 ? frames / span_s : 0;
+    return f;
+}
+
+ImageBatchProfile profile_image_batch(const engine::Network& net, const engine::VulkanOptions& options, const ImageView& image,
+                                      int height, int width, int batch, int runs, int warmup) {
+    engine::VulkanOptions o = options;
+    o.timestamps = false;
+    engine::VulkanExecutor gpu(net, o);
+    const Letterbox lb = compute_letterbox(image.height, image.width, height, width);
+    const std::vector<engine::ImageInput> images(size_t(batch), detail::image_input(image, lb));
+    for (int i = 0; i < warmup; ++i) gpu.run_images(images, height, width);
+    ImageBatchProfile p;
+    p.batch = batch;
+    p.runs = runs;
+    p.preprocessed_on_device = gpu.supports_image_input();
+    std::vector<double> wall, up, sw, rb;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = Clock::now();
+        gpu.run_images(images, height, width);
+        wall.push_back(us_since(t0));
+        const auto ph = gpu.last_phases();
+        up.push_back(ph.upload_us), sw.push_back(ph.submit_wait_us), rb.push_back(ph.readback_us);
+    }
+    p.wall_us = percentiles(wall);
+    p.upload_us = percentiles(up).p50, p.submit_wait_us = percentiles(sw).p50, p.readback_us = percentiles(rb).p50;
+    return p;
 }
 
 }  // namespace posenet::bench

@@ -10,6 +10,8 @@
 
 #include "engine/network.h"
 #include "engine/vulkan/executor.h"
+#include "posenet/detector.h"
+#include "posenet/image.h"
 
 namespace posenet::bench {
 
@@ -74,5 +76,37 @@ struct DeviceMemory {
     uint64_t total() const { return weights + activations + staging; }
 };
 DeviceMemory device_memory(const engine::Network& net, engine::VulkanExecutor& gpu, int height, int width, int batch);
+
+// 8-bit images through a detector, end to end (image in memory -> poses).
+struct EndToEnd {
+    Percentiles latency_us;  // per call (one image, or one batch)
+    double images_per_s = 0;   // from the median call
+};
+// estimate_poses on one image, `runs` times after `warmup` untimed calls.
+EndToEnd time_estimate_poses(PoseDetector& detector, const ImageView& image, const EstimationConfig& config, int runs, int warmup);
+// estimate_poses on a batch of `batch` copies of the image (one network run, bytes uploaded).
+EndToEnd time_estimate_poses_batch(PoseDetector& detector, const ImageView& image, int batch, const EstimationConfig& config, int runs,
+                                   int warmup);
+
+// A PoseStream on the detector (posenet/stream.h), fed `frames` copies of the image back to back
+// (after `warmup` untimed frames through the same stream), results taken by its callback.
+struct StreamFigures {
+    int frames_in_flight = 0, frames = 0;
+    double frames_per_s = 0;  // frames / (last result - first timed push)
+    Percentiles latency_us;   // per frame: push() returned (frame copied and started) -> its result handed over
+};
+StreamFigures measure_stream(PoseDetector& detector, const ImageView& image, const EstimationConfig& config, int frames_in_flight,
+                             int frames, int warmup);
+
+// VulkanExecutor::run_images on `batch` copies of an 8-bit image: the bytes uploaded and
+// preprocessed on the GPU (or on the host without shaderFloat64), the network, the readback.
+struct ImageBatchProfile {
+    int batch = 1, runs = 0;
+    bool preprocessed_on_device = false;
+    Percentiles wall_us;  // run_images(): upload + GPU + outputs copied out, wall clock
+    double upload_us = 0, submit_wait_us = 0, readback_us = 0;  // medians of its phases
+};
+ImageBatchProfile profile_image_batch(const engine::Network& net, const engine::VulkanOptions& options, const ImageView& image,
+                                      int height, int width, int batch, int runs, int warmup);
 
 }  // namespace posenet::bench

@@ -20,11 +20,8 @@ public:
     const char* backend_name() const override { return "vulkan"; }
     std::string device_name() const override { return gpu_.device_info().name; }
     int device_index() const override { return gpu_.device_info().index; }
-    bool run_image(const ImageInput& image, int height, int width, NetworkOutputs& out) override {
-        if (!gpu_.supports_image_input()) return false;  // needs shaderFloat64 for TF.js's double bilinear
-        out = gpu_.run_image(image, height, width);
-        return true;
-    }
+    std::unique_ptr<Lane> make_lane(LaneMode mode) override { return gpu_.make_lane(mode); }
+    MemoryStats memory() const override { return gpu_.memory(); }
 
 private:
     static VulkanOptions vulkan_options(int device, const DetectorOptions& options) {

@@ -1,10 +1,15 @@
 #include "engine/cpu_executor.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
+
+#include "posenet/preprocess.h"
 
 namespace posenet::engine {
 
@@ -114,18 +119,25 @@ struct CpuExecutor::Workspace {
     };
     std::vector<Buffer> free;
     Buffer scratch;
+    uint64_t bytes = 0;  // every buffer held, free or in use
 
     Buffer take(uint64_t n) {  // the smallest free buffer that fits, else a new one
         size_t best = free.size();
         for (size_t i = 0; i < free.size(); ++i)
             if (free[i].size >= n && (best == free.size() || free[i].size < free[best].size)) best = i;
-        if (best == free.size()) return {std::make_unique_for_overwrite<float[]>(std::max<uint64_t>(n, 1)), n};
+        if (best == free.size()) {
+            bytes += std::max<uint64_t>(n, 1) * sizeof(float);
+            return {std::make_unique_for_overwrite<float[]>(std::max<uint64_t>(n, 1)), n};
+        }
         Buffer b = std::move(free[best]);
         free.erase(free.begin() + std::ptrdiff_t(best));
         return b;
     }
     float* scratch_for(uint64_t n) {
-        if (scratch.size < n) scratch = {std::make_unique_for_overwrite<float[]>(n), n};
+        if (scratch.size < n) {
+            bytes += (n - scratch.size) * sizeof(float);
+            scratch = {std::make_unique_for_overwrite<float[]>(n), n};
+        }
         return scratch.data.get();
     }
 };
@@ -159,7 +171,8 @@ std::vector<std::vector<float>> CpuExecutor::run_all(std::span<const float> inpu
     return tensors;
 }
 
-NetworkOutputs CpuExecutor::run(std::span<const float> input, int height, int width, int batch) const {
+void CpuExecutor::run_into(std::span<const float> input, int height, int width, int batch, OutputSet outputs,
+                           NetworkOutputs& o) const {
     auto geo = net_.geometry(height, width, batch);
     auto shapes = net_.tensor_shapes(height, width, batch);
     check_input(input, height, width, batch);
@@ -170,8 +183,10 @@ NetworkOutputs CpuExecutor::run(std::span<const float> input, int height, int wi
         last_use[net_.layers[i].input] = int(i);
         if (net_.layers[i].input2 >= 0) last_use[net_.layers[i].input2] = int(i);
     }
-    const int outputs[4] = {net_.heatmap, net_.offsets, net_.displacement_fwd, net_.displacement_bwd};
-    for (int t : outputs) last_use[t] = int(net_.layers.size());
+    const int output_ids[4] = {net_.heatmap, net_.offsets, net_.displacement_fwd, net_.displacement_bwd};
+    for (int t : output_ids)
+        if (t < 0) throw ModelError("network: an output tensor is missing");
+    for (int t : output_ids) last_use[t] = int(net_.layers.size());
 
     std::lock_guard<std::mutex> lock(mutex_);
     Workspace& ws = *workspace_;
@@ -186,18 +201,222 @@ NetworkOutputs CpuExecutor::run(std::span<const float> input, int height, int wi
         for (int t : {l.input, l.input2})
             if (t > 0 && last_use[t] == int(i) && live[t].data) ws.free.push_back(std::move(live[t]));
     }
-    auto copy = [&](int t) { return std::vector<float>(data(t), data(t) + shapes[t].elements()); };
-    NetworkOutputs o;
+    // assign() keeps the vectors' capacity: no fresh pages per run.
+    auto copy = [&](int t, std::vector<float>& to) { to.assign(data(t), data(t) + shapes[t].elements()); };
     o.heatmap_shape = shapes[net_.heatmap];
     o.offsets_shape = shapes[net_.offsets];
     o.displacement_shape = shapes[net_.displacement_fwd];
-    o.heatmap = copy(net_.heatmap);
-    o.offsets = copy(net_.offsets);
-    o.displacement_fwd = copy(net_.displacement_fwd);
-    o.displacement_bwd = copy(net_.displacement_bwd);
+    copy(net_.heatmap, o.heatmap);
+    copy(net_.offsets, o.offsets);
+    if (outputs == OutputSet::All) {
+        copy(net_.displacement_fwd, o.displacement_fwd);
+        copy(net_.displacement_bwd, o.displacement_bwd);
+    } else {
+        o.displacement_fwd.clear();
+        o.displacement_bwd.clear();
+    }
     for (auto& b : live)
         if (b.data) ws.free.push_back(std::move(b));
+}
+
+NetworkOutputs CpuExecutor::run(std::span<const float> input, int height, int width, int batch) const {
+    NetworkOutputs o;
+    run_into(input, height, width, batch, OutputSet::All, o);
     return o;
 }
+
+MemoryStats CpuExecutor::memory() const {
+    MemoryStats m;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        m.plan_bytes = workspace_->bytes;
+    }
+    m.lane_bytes = lane_bytes_.load();
+    return m;
+}
+
+void validate(const ImageInput& image) {
+    if (!image.data || image.width <= 0 || image.height <= 0 || image.bytes_per_pixel <= 0)
+        throw std::invalid_argument("image input has no pixels or a non-positive size");
+    if (image.stride() < image.width * image.bytes_per_pixel) throw std::invalid_argument("image row stride is shorter than a row");
+    for (int c : image.channel_offsets)
+        if (c < 0 || c >= image.bytes_per_pixel) throw std::invalid_argument("image channel offset outside a pixel");
+}
+
+void preprocess_on_host(const ImageInput& image, int height, int width, InputTransform transform, std::span<float> out) {
+    validate(image);
+    using posenet::PixelFormat;
+    const auto& c = image.channel_offsets;
+    const bool rgb = c == std::array<int, 3>{0, 1, 2}, bgr = c == std::array<int, 3>{2, 1, 0};
+    PixelFormat format;
+    if (image.bytes_per_pixel == 3 && (rgb || bgr)) format = rgb ? PixelFormat::RGB8 : PixelFormat::BGR8;
+    else if (image.bytes_per_pixel == 4 && (rgb || bgr)) format = rgb ? PixelFormat::RGBA8 : PixelFormat::BGRA8;
+    else if (image.bytes_per_pixel == 1) format = PixelFormat::Gray8;
+    else throw std::invalid_argument("image input: no pixel format has " + std::to_string(image.bytes_per_pixel) +
+                                     " bytes per pixel with these channel offsets");
+    const posenet::ImageView view{image.data, image.height, image.width, image.row_stride_bytes, format};
+    // The caller's transform, as the device kernel takes it (compute_letterbox gives the same one).
+    posenet::Letterbox lb;
+    lb.image_height = image.height, lb.image_width = image.width;
+    lb.input_height = height, lb.input_width = width;
+    lb.transform = image.transform;
+    posenet::resample(view, lb, out);
+    posenet::apply_input_transform(out, transform);
+}
+
+// A lane of the CPU executor. Background: submit() copies the input and a worker thread of the lane
+// preprocesses and runs the network (runs of several lanes share the executor's mutex, so their
+// preprocessing overlaps the network of another). Caller: wait() does the work on the calling thread.
+class CpuExecutor::CpuLane final : public Executor::Lane {
+public:
+    CpuLane(const CpuExecutor& executor, LaneMode mode) : executor_(executor), mode_(mode) {}
+    ~CpuLane() override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        if (worker_.joinable()) worker_.join();
+        executor_.lane_bytes_ -= counted_bytes_;
+    }
+
+    void submit(const RunInput& in, OutputSet outputs) override {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (state_ != State::Idle) throw std::logic_error("CPU lane: submit() while a run is in flight");
+        }
+        if (in.height <= 0 || in.width <= 0) throw std::invalid_argument("CPU lane: the network input size must be positive");
+        for (const ImageInput& image : in.images) validate(image);
+        if (!in.has_images() && (in.batch < 1 || in.floats.size() != uint64_t(in.batch) * in.height * in.width *
+                                                                     uint64_t(executor_.net_.tensor_channels[0])))
+            throw std::invalid_argument("CPU lane: the float input has " + std::to_string(in.floats.size()) +
+                                        " values, not batch x height x width x channels");
+        outputs_wanted_ = outputs;
+        if (mode_ == LaneMode::Caller) {
+            input_ = in;
+        } else {
+            // One copy of every image's bytes, back to back; the copies keep the callers' strides.
+            uint64_t total = 0;
+            for (const ImageInput& image : in.images) total += image.bytes();
+            bytes_.resize(total);
+            images_.assign(in.images.begin(), in.images.end());
+            uint64_t at = 0;
+            for (ImageInput& image : images_) {
+                std::copy_n(image.data, image.bytes(), bytes_.data() + at);
+                image.data = bytes_.data() + at;
+                at += image.bytes();
+            }
+            floats_.assign(in.floats.begin(), in.floats.end());
+            input_ = in;
+            input_.images = images_;
+            input_.floats = floats_;
+        }
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            state_ = State::Queued;
+            error_ = nullptr;
+            if (mode_ == LaneMode::Background && !worker_.joinable()) worker_ = std::thread([this] { work(); });
+        }
+        cv_.notify_all();
+    }
+
+    OutputViews wait() override {
+        if (mode_ == LaneMode::Caller) {
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (state_ != State::Queued) throw std::logic_error("CPU lane: wait() without a submitted run");
+                state_ = State::Idle;
+            }
+            execute();  // throws what the run throws; the lane is idle either way
+            return views();
+        }
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (state_ == State::Idle) throw std::logic_error("CPU lane: wait() without a submitted run");
+        cv_.wait(lock, [&] { return state_ == State::Done; });
+        state_ = State::Idle;
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+        return views();
+    }
+
+    bool preprocessed_on_device() const override { return false; }
+
+private:
+    enum class State { Idle, Queued, Running, Done };
+
+    void execute() {
+        std::span<const float> input = input_.floats;
+        int batch = input_.batch;
+        if (input_.has_images()) {
+            const size_t per_image = size_t(input_.height) * size_t(input_.width) * 3;
+            batch = int(input_.images.size());
+            preprocessed_.resize(per_image * size_t(batch));
+            for (int i = 0; i < batch; ++i)
+                preprocess_on_host(input_.images[size_t(i)], input_.height, input_.width, executor_.net_.input_transform,
+                                   std::span(preprocessed_).subspan(size_t(i) * per_image, per_image));
+            input = preprocessed_;
+        }
+        executor_.run_into(input, input_.height, input_.width, batch, outputs_wanted_, outputs_);
+        count_bytes();
+    }
+
+    void work() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+            cv_.wait(lock, [&] { return stop_ || state_ == State::Queued; });
+            if (stop_) return;  // a queued run nobody will wait for is dropped
+            state_ = State::Running;
+            lock.unlock();
+            std::exception_ptr error;
+            try {
+                execute();
+            } catch (...) {
+                error = std::current_exception();
+            }
+            lock.lock();
+            error_ = error;
+            state_ = State::Done;
+            cv_.notify_all();
+        }
+    }
+
+    OutputViews views() const {
+        OutputViews v;
+        v.heatmap_shape = outputs_.heatmap_shape;
+        v.offsets_shape = outputs_.offsets_shape;
+        v.displacement_shape = outputs_.displacement_shape;
+        v.heatmap = outputs_.heatmap, v.offsets = outputs_.offsets;
+        v.displacement_fwd = outputs_.displacement_fwd, v.displacement_bwd = outputs_.displacement_bwd;
+        return v;
+    }
+
+    void count_bytes() {
+        const uint64_t now = bytes_.capacity() + sizeof(float) * (floats_.capacity() + preprocessed_.capacity() +
+                                                                 outputs_.heatmap.capacity() + outputs_.offsets.capacity() +
+                                                                 outputs_.displacement_fwd.capacity() +
+                                                                 outputs_.displacement_bwd.capacity());
+        executor_.lane_bytes_ += now - counted_bytes_;
+        counted_bytes_ = now;
+    }
+
+    const CpuExecutor& executor_;
+    const LaneMode mode_;
+    RunInput input_;
+    OutputSet outputs_wanted_ = OutputSet::All;
+    std::vector<uint8_t> bytes_;        // Background: the images' bytes
+    std::vector<ImageInput> images_;    // Background: the images, pointing into bytes_
+    std::vector<float> floats_;         // Background: the float input
+    std::vector<float> preprocessed_;   // the images as model input
+    NetworkOutputs outputs_;
+    uint64_t counted_bytes_ = 0;        // what this lane added to executor_.lane_bytes_
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    State state_ = State::Idle;
+    std::exception_ptr error_;
+    bool stop_ = false;
+    std::thread worker_;
+};
+
+std::unique_ptr<Executor::Lane> CpuExecutor::make_lane(LaneMode mode) { return std::make_unique<CpuLane>(*this, mode); }
 
 }  // namespace posenet::engine

@@ -3,6 +3,7 @@
 // the best set the CPU supports is picked at run time.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -26,6 +27,13 @@ public:
         return std::as_const(*this).run(input, height, width, batch);
     }
     NetworkOutputs run(std::span<const float> input, int height, int width, int batch = 1) const;
+    // The same into `out`, whose vectors keep their capacity from run to run; with
+    // OutputSet::HeatmapOffsets the displacements are left empty. Runs are serialized (a mutex).
+    void run_into(std::span<const float> input, int height, int width, int batch, OutputSet outputs, NetworkOutputs& out) const;
+    // Lanes: Background ones copy the input in submit() and run on a worker thread of their own
+    // (preprocessing, then the network: one network at a time per executor); Caller ones run in wait().
+    std::unique_ptr<Lane> make_lane(LaneMode mode) override;
+    MemoryStats memory() const override;
     const char* backend_name() const override { return "cpu"; }
     std::string device_name() const override { return std::string("cpu (") + cpu::to_string(isa()) + ")"; }
     cpu::Isa isa() const { return kernels_->isa; }
@@ -42,11 +50,13 @@ public:
 
 private:
     struct Workspace;
+    class CpuLane;
 
     const Network& net_;
     const cpu::KernelSet* kernels_;
     mutable std::mutex mutex_;
     std::unique_ptr<Workspace> workspace_;
+    mutable std::atomic<uint64_t> lane_bytes_{0};
 };
 
 }  // namespace posenet::engine

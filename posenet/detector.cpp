@@ -9,6 +9,7 @@
 #include "engine/network.h"
 #include "engine/vulkan/executor.h"
 #include "posenet/decode.h"
+#include "posenet/detector_internal.h"
 
 namespace posenet {
 
@@ -48,7 +49,19 @@ ModelConfig resolve(ModelConfig c, const engine::Network& net, const std::string
     return c;
 }
 
-engine::ImageInput device_image(const ImageView& image, const Letterbox& lb) {
+Tensor tensor(std::span<const float> values, int height, int width) {
+    Tensor t;
+    t.height = height, t.width = width;
+    t.channels = int(values.size() / (size_t(height) * size_t(width)));
+    t.values.assign(values.begin(), values.end());
+    return t;
+}
+
+}  // namespace
+
+namespace detail {
+
+engine::ImageInput image_input(const ImageView& image, const Letterbox& lb) {
     engine::ImageInput in;
     in.data = image.data;
     in.width = image.width, in.height = image.height;
@@ -65,94 +78,100 @@ engine::ImageInput device_image(const ImageView& image, const Letterbox& lb) {
     return in;
 }
 
-// Image `i` of a batch's outputs: its part of each tensor.
-struct OutputSlice {
-    std::span<const float> heatmap, offsets, fwd, bwd;
-    int height = 0, width = 0;
-};
+engine::OutputSet outputs_for(const EstimationConfig& config, bool keep_outputs) {
+    return keep_outputs || config.max_poses > 1 ? engine::OutputSet::All : engine::OutputSet::HeatmapOffsets;
+}
 
-OutputSlice slice(const engine::NetworkOutputs& o, int i) {
-    auto part = [i](const std::vector<float>& v, const engine::TensorShape& s) {
+OutputSlice slice(const engine::OutputViews& o, int i) {
+    auto part = [i](std::span<const float> v, const engine::TensorShape& s) {
         const size_t n = size_t(s.h) * size_t(s.w) * size_t(s.c);
-        return std::span<const float>(v).subspan(size_t(i) * n, n);
+        return v.empty() ? v : v.subspan(size_t(i) * n, n);
     };
     return {part(o.heatmap, o.heatmap_shape), part(o.offsets, o.offsets_shape), part(o.displacement_fwd, o.displacement_shape),
             part(o.displacement_bwd, o.displacement_shape), o.heatmap_shape.h, o.heatmap_shape.w};
 }
 
-Tensor tensor(std::span<const float> values, int height, int width) {
-    Tensor t;
-    t.height = height, t.width = width;
-    t.channels = int(values.size() / (size_t(height) * size_t(width)));
-    t.values.assign(values.begin(), values.end());
-    return t;
+std::vector<Pose> decode(const OutputSlice& out, int output_stride, const Letterbox& letterbox, const EstimationConfig& config,
+                         std::vector<float>& scores) {
+    scores.resize(out.heatmap.size());
+    sigmoid(out.heatmap, scores);
+    return decode_poses(scores, out.offsets, out.fwd, out.bwd, out.height, out.width, output_stride, config, &letterbox);
 }
 
-}  // namespace
+}  // namespace detail
 
-struct PoseDetector::Impl {
-    ModelConfig config;
-    ModelInfo info;
-    engine::Network network;
-    std::unique_ptr<engine::Executor> executor;
-    std::mutex mutex;  // one inference at a time: executors keep per-run state
-
-    InputResolution resolution() const { return info.input_resolution; }
-
-    Estimate decode(const OutputSlice& out, const Letterbox& letterbox, const EstimationConfig& config, bool keep_outputs) {
-        Estimate e;
-        std::vector<float> scores = sigmoid(out.heatmap);
-        e.poses = decode_poses(scores, out.offsets, out.fwd, out.bwd, out.height, out.width, network.output_stride, config, &letterbox);
-        if (keep_outputs) {
-            e.outputs.heatmap_logits = tensor(out.heatmap, out.height, out.width);
-            e.outputs.heatmap_scores = tensor(scores, out.height, out.width);
-            e.outputs.offsets = tensor(out.offsets, out.height, out.width);
-            e.outputs.displacement_fwd = tensor(out.fwd, out.height, out.width);
-            e.outputs.displacement_bwd = tensor(out.bwd, out.height, out.width);
-            e.outputs.letterbox = letterbox;
-        }
-        return e;
+Estimate PoseDetector::Impl::decode(const detail::OutputSlice& out, const Letterbox& letterbox, const EstimationConfig& config,
+                                    bool keep_outputs) {
+    Estimate e;
+    e.poses = detail::decode(out, network.output_stride, letterbox, config, scores);
+    if (keep_outputs) {
+        e.outputs.heatmap_logits = tensor(out.heatmap, out.height, out.width);
+        e.outputs.heatmap_scores = tensor(scores, out.height, out.width);
+        e.outputs.offsets = tensor(out.offsets, out.height, out.width);
+        e.outputs.displacement_fwd = tensor(out.fwd, out.height, out.width);
+        e.outputs.displacement_bwd = tensor(out.bwd, out.height, out.width);
+        e.outputs.letterbox = letterbox;
     }
+    return e;
+}
 
-    // Preprocesses every image on the CPU into one batch and runs the network once.
-    template <typename View>
-    std::vector<Estimate> run_batch(std::span<const View> images, const EstimationConfig& config, bool keep_outputs) {
-        validate(config);
-        for (const View& image : images) validate(image);
-        if (images.empty()) return {};
-        const int h = resolution().height, w = resolution().width;
-        const size_t per_image = size_t(h) * size_t(w) * 3;
-        std::vector<float> input(per_image * images.size());
-        std::vector<Letterbox> letterboxes;
-        letterboxes.reserve(images.size());
-        for (size_t i = 0; i < images.size(); ++i)
-            letterboxes.push_back(preprocess(images[i], h, w, network.input_transform, std::span(input).subspan(i * per_image, per_image)));
-        std::lock_guard<std::mutex> lock(mutex);
-        const engine::NetworkOutputs out = executor->run(input, h, w, int(images.size()));
-        std::vector<Estimate> estimates;
-        estimates.reserve(images.size());
-        for (size_t i = 0; i < images.size(); ++i)
-            estimates.push_back(decode(slice(out, int(i)), letterboxes[i], config, keep_outputs));
-        return estimates;
-    }
+engine::OutputViews PoseDetector::Impl::run_locked(const engine::RunInput& input, engine::OutputSet outputs) {
+    if (!lane) lane = executor->make_lane(engine::LaneMode::Caller);
+    lane->submit(input, outputs);
+    return lane->wait();
+}
 
-    Estimate run_one(const ImageView& image, const EstimationConfig& config, bool keep_outputs) {
-        validate(config);
-        validate(image);
-        const int h = resolution().height, w = resolution().width;
-        const Letterbox lb = compute_letterbox(image.height, image.width, h, w);
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            engine::NetworkOutputs out;
-            if (executor->run_image(device_image(image, lb), h, w, out)) {
-                Estimate e = decode(slice(out, 0), lb, config, keep_outputs);
-                e.outputs.preprocessed_on_device = true;
-                return e;
-            }
-        }
-        return std::move(run_batch(std::span(&image, 1), config, keep_outputs).front());
+// 8-bit images go to the backend as they are (Vulkan: uploaded as bytes, preprocessed on the GPU,
+// one plan per network input size and batch whatever the images' sizes).
+std::vector<Estimate> PoseDetector::Impl::run_images(std::span<const ImageView> images, const EstimationConfig& config,
+                                                     bool keep_outputs) {
+    validate(config);
+    for (const ImageView& image : images) validate(image);
+    if (images.empty()) return {};
+    const int h = resolution().height, w = resolution().width;
+    std::vector<Letterbox> letterboxes;
+    std::vector<engine::ImageInput> inputs;
+    letterboxes.reserve(images.size());
+    inputs.reserve(images.size());
+    for (const ImageView& image : images) {
+        letterboxes.push_back(compute_letterbox(image.height, image.width, h, w));
+        inputs.push_back(detail::image_input(image, letterboxes.back()));
     }
-};
+    engine::RunInput in;
+    in.height = h, in.width = w, in.images = inputs;
+    std::lock_guard<std::mutex> lock(mutex);
+    const engine::OutputViews out = run_locked(in, detail::outputs_for(config, keep_outputs));
+    std::vector<Estimate> estimates;
+    estimates.reserve(images.size());
+    for (size_t i = 0; i < images.size(); ++i) {
+        estimates.push_back(decode(detail::slice(out, int(i)), letterboxes[i], config, keep_outputs));
+        estimates.back().outputs.preprocessed_on_device = lane->preprocessed_on_device();
+    }
+    return estimates;
+}
+
+// Float images are preprocessed on the CPU into one batch.
+std::vector<Estimate> PoseDetector::Impl::run_floats(std::span<const FloatImageView> images, const EstimationConfig& config,
+                                                     bool keep_outputs) {
+    validate(config);
+    for (const FloatImageView& image : images) validate(image);
+    if (images.empty()) return {};
+    const int h = resolution().height, w = resolution().width;
+    const size_t per_image = size_t(h) * size_t(w) * 3;
+    std::lock_guard<std::mutex> lock(mutex);
+    input.resize(per_image * images.size());
+    std::vector<Letterbox> letterboxes;
+    letterboxes.reserve(images.size());
+    for (size_t i = 0; i < images.size(); ++i)
+        letterboxes.push_back(preprocess(images[i], h, w, network.input_transform, std::span(input).subspan(i * per_image, per_image)));
+    engine::RunInput in;
+    in.height = h, in.width = w, in.floats = input, in.batch = int(images.size());
+    const engine::OutputViews out = run_locked(in, detail::outputs_for(config, keep_outputs));
+    std::vector<Estimate> estimates;
+    estimates.reserve(images.size());
+    for (size_t i = 0; i < images.size(); ++i) estimates.push_back(decode(detail::slice(out, int(i)), letterboxes[i], config, keep_outputs));
+    return estimates;
+}
 
 std::vector<DeviceDescription> list_devices() {
     std::vector<DeviceDescription> out;
@@ -192,32 +211,37 @@ PoseDetector::PoseDetector(PoseDetector&&) noexcept = default;
 PoseDetector& PoseDetector::operator=(PoseDetector&&) noexcept = default;
 
 std::vector<Pose> PoseDetector::estimate_poses(const ImageView& image, const EstimationConfig& config) {
-    return impl_->run_one(image, config, false).poses;
+    return std::move(impl_->run_images(std::span(&image, 1), config, false).front().poses);
 }
 
 std::vector<Pose> PoseDetector::estimate_poses(const FloatImageView& image, const EstimationConfig& config) {
-    return std::move(impl_->run_batch(std::span(&image, 1), config, false).front().poses);
+    return std::move(impl_->run_floats(std::span(&image, 1), config, false).front().poses);
 }
 
 std::vector<std::vector<Pose>> PoseDetector::estimate_poses(std::span<const ImageView> images, const EstimationConfig& config) {
     std::vector<std::vector<Pose>> out;
-    for (Estimate& e : impl_->run_batch(images, config, false)) out.push_back(std::move(e.poses));
+    for (Estimate& e : impl_->run_images(images, config, false)) out.push_back(std::move(e.poses));
     return out;
 }
 
 std::vector<std::vector<Pose>> PoseDetector::estimate_poses(std::span<const FloatImageView> images,
                                                             const EstimationConfig& config) {
     std::vector<std::vector<Pose>> out;
-    for (Estimate& e : impl_->run_batch(images, config, false)) out.push_back(std::move(e.poses));
+    for (Estimate& e : impl_->run_floats(images, config, false)) out.push_back(std::move(e.poses));
     return out;
 }
 
 Estimate PoseDetector::estimate(const ImageView& image, const EstimationConfig& config) {
-    return impl_->run_one(image, config, true);
+    return std::move(impl_->run_images(std::span(&image, 1), config, true).front());
 }
 
 Estimate PoseDetector::estimate(const FloatImageView& image, const EstimationConfig& config) {
-    return std::move(impl_->run_batch(std::span(&image, 1), config, true).front());
+    return std::move(impl_->run_floats(std::span(&image, 1), config, true).front());
+}
+
+BackendMemory PoseDetector::backend_memory() const {
+    const engine::MemoryStats m = impl_->executor->memory();
+    return {m.plans, m.plan_bytes, m.lane_bytes};
 }
 
 std::vector<float> PoseDetector::model_input(const ImageView& image) const {

@@ -13,7 +13,13 @@
 // Thread safety: one PoseDetector may be used from several threads at once; its calls are
 // serialized (one inference at a time per detector). Separate detectors share nothing and run
 // concurrently, each on its own device queue or CPU threads. Free functions are safe to call
-// from any thread.
+// from any thread. For video, PoseStream (posenet/stream.h) keeps several frames in flight on a
+// detector; the detector's own calls still work meanwhile (their runs queue behind the stream's).
+//
+// Memory: 8-bit images reach the backend as bytes whatever their size and format (on Vulkan with
+// shaderFloat64 they are preprocessed on the GPU; elsewhere on the CPU), and the backend keeps one
+// prepared network plan per batch size run (at most 4, least recently used freed first), so images
+// of ever new sizes do not grow memory; the buffers for images grow to the largest seen.
 #pragma once
 
 #include <cstdint>
@@ -67,6 +73,13 @@ struct Estimate {
     RawOutputs outputs;
 };
 
+// Memory the backend holds besides the weights (PoseDetector::backend_memory), for monitoring.
+struct BackendMemory {
+    size_t plans = 0;           // Vulkan: prepared network plans (one per batch size run, at most 4); CPU: 0
+    uint64_t plan_bytes = 0;    // Vulkan: their activation memory on the device; CPU: the executor's layer buffers
+    uint64_t buffer_bytes = 0;  // the runs' upload, readback and copy buffers (the detector's and its streams')
+};
+
 // A Vulkan device the detector could run on (DetectorOptions::device is `index`).
 struct DeviceDescription {
     int index = 0;
@@ -77,6 +90,8 @@ struct DeviceDescription {
 
 // Every Vulkan device on this machine; empty where there is no Vulkan loader or device.
 POSENET_API std::vector<DeviceDescription> list_devices();
+
+struct DetectorAccess;
 
 class POSENET_API PoseDetector {
 public:
@@ -112,8 +127,10 @@ public:
     const char* backend_name() const;  // "cpu" | "vulkan"
     std::string device_name() const;   // the Vulkan device's name, or the CPU kernels' ("cpu (avx2)")
     int device_index() const;          // the Vulkan device's index, -1 on the CPU
+    BackendMemory backend_memory() const;
 
 private:
+    friend struct DetectorAccess;  // the library's own (PoseStream; posenet/detector_internal.h)
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

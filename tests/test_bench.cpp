@@ -38,6 +38,27 @@ struct TinyBench {
 
 }  // namespace
 
+// The end-to-end figures from 8-bit images: one at a time, batches (those > 1), PoseStream with 1 and 3
+// frames in flight.
+void check_end_to_end(const json& j, std::vector<int> batches) {
+    CHECK(j["estimate_poses_per_s"].get<double>() > 0);
+    REQUIRE(j["estimate_poses_batch"].size() == batches.size());
+    for (size_t i = 0; i < batches.size(); ++i) {
+        const auto& b = j["estimate_poses_batch"][i];
+        CHECK(b["batch"] == batches[i]);
+        CHECK(b["us_per_image"].get<double>() == doctest::Approx(b["wall_us"]["p50"].get<double>() / batches[i]));
+    }
+    REQUIRE(j["stream"].size() == 2);
+    CHECK(j["stream"][0]["frames_in_flight"] == 1);
+    CHECK(j["stream"][1]["frames_in_flight"] == 3);
+    for (const auto& s : j["stream"]) {
+        CHECK(s["frames"].get<int>() == 3);
+        CHECK(s["frames_per_s"].get<double>() > 0);
+        CHECK(s["latency_us"]["p50"].get<double>() > 0);
+        CHECK(s["latency_us"]["p50"].get<double>() <= s["latency_us"]["p99"].get<double>());
+    }
+}
+
 TEST_CASE("bench: percentiles pick the nearest rank") {
     auto p = bench::percentiles({5, 1, 4, 2, 3, 6, 7, 8, 9, 10});
     CHECK(p.p50 == 6);  // rank 0.5 x 9 = 4.5 rounds to 5 -> sixth smallest
@@ -108,6 +129,15 @@ TEST_CASE("bench CLI on Vulkan: per-layer table, floors, throughput, start-up, m
     CHECK(j["host_memory"]["rss_bytes"].get<uint64_t>() > j["host_memory"]["rss_before_bytes"].get<uint64_t>());
     CHECK(j["host_memory"]["peak_rss_bytes"].get<uint64_t>() > 0);
     CHECK(j["estimate_poses_us"]["p50"].get<double>() <= j["estimate_poses_us"]["p99"].get<double>());
+    check_end_to_end(j, {2});
+    // Batches from 8-bit images: bytes uploaded (GPU preprocessing where the device has shaderFloat64).
+    for (const auto& b : j["throughput"]) {
+        CHECK(b["image_input"]["wall_us"]["p50"].get<double>() > 0);
+        CHECK(b["image_input"]["us_per_image"].get<double>() ==
+              doctest::Approx(b["image_input"]["wall_us"]["p50"].get<double>() / b["batch"].get<int>()));
+        CHECK(b["image_input"]["preprocessed_on_device"].get<bool>() == rt->device().features().shader_float64);
+    }
+    CHECK(j["backend_memory"]["plans"].get<int>() >= 1);
     CHECK(r.output.find("x floor") != std::string::npos);
     CHECK(r.output.find("cold start") != std::string::npos);
 }
@@ -127,8 +157,9 @@ TEST_CASE("bench CLI on the CPU executor, and its usage errors") {
     CHECK(j["throughput"][1]["wall_us"]["p50"].get<double>() > 0);
     CHECK(j["estimate_poses_us"]["p50"].get<double>() > 0);
     CHECK_FALSE(j.contains("layers"));
+    check_end_to_end(j, {3});
 
-    for (const char* bad : {" --batch 0", " --batch 1,x", " --runs 0", " --peak-gflops 10", " --frobnicate"}) {
+    for (const char* bad : {" --batch 0", " --batch 1,x", " --runs 0", " --peak-gflops 10", " --frobnicate", " --stream-frames 0"}) {
         const fs::path o = t.dir / "bad.json";
         auto e = run_command(posenet_cli() + " bench --backend cpu --model " + t.blob.string() + bad + " --json " + o.string());
         INFO(bad << ": " << e.output);

@@ -91,3 +91,78 @@ TEST_CASE("vulkan kernel preprocess: bit-exact with posenet::preprocess") {
     }
     check_no_validation_messages(*rt);
 }
+
+// A batch of images of different sizes, formats and row strides in one run: each batch item is
+// preprocessed from its own parameters and bytes, bit for bit as posenet::preprocess; the network's
+// outputs per item equal those of a run on that item alone. The recorded commands serve any sizes:
+// a second batch of other sizes re-records nothing.
+TEST_CASE("vulkan kernel preprocess: a batch of mixed sizes and formats, bit-exact; no re-recording for new sizes") {
+    auto rt = vulkan_runtime();
+    if (!rt) return;
+    if (!rt->device().features().shader_float64) {
+        std::printf("SKIP vulkan preprocess batch: device has no shaderFloat64 (images are preprocessed on the host there)\n");
+        return;
+    }
+    std::mt19937 rng(21);
+    struct Item {
+        posenet::PixelFormat format;
+        int h, w, extra_stride;
+    };
+    const int in_h = 33, in_w = 25;
+    for (InputTransform transform : {InputTransform::MobileNetScale, InputTransform::ResNetMeanShift}) {
+        Network net = one_layer(transform);
+        VulkanExecutor gpu(net, rt);
+        auto lane = gpu.make_lane();
+        const std::vector<Item>* first = nullptr;
+        for (const std::vector<Item>& items :
+             {std::vector<Item>{{posenet::PixelFormat::BGR8, 480, 640, 1}, {posenet::PixelFormat::RGB8, 16, 16, 0},
+                                {posenet::PixelFormat::Gray8, 77, 13, 0}, {posenet::PixelFormat::RGBA8, 33, 25, 4}},
+              std::vector<Item>{{posenet::PixelFormat::RGB8, 37, 53, 0}, {posenet::PixelFormat::Gray8, 1, 1, 3},
+                                {posenet::PixelFormat::BGRA8, 120, 31, 8}, {posenet::PixelFormat::RGBA8, 9, 200, 0}}}) {
+            if (!first) first = &items;
+            const std::vector<Item>& first_items = *first;
+            std::vector<std::vector<uint8_t>> pixels;
+            std::vector<ImageInput> inputs;
+            std::vector<float> want;
+            for (const Item& it : items) {
+                const int stride = it.w * posenet::bytes_per_pixel(it.format) + it.extra_stride;
+                pixels.emplace_back(size_t(stride) * it.h);
+                for (auto& p : pixels.back()) p = uint8_t(rng());
+                posenet::ImageView view{pixels.back().data(), it.h, it.w, stride, it.format};
+                auto cpu = posenet::preprocess(view, in_h, in_w, transform);
+                want.insert(want.end(), cpu.input.begin(), cpu.input.end());
+                inputs.push_back(image_input(view, cpu.letterbox));
+            }
+            auto tensors = gpu.run_all_images(inputs, in_h, in_w);
+            REQUIRE(tensors[0].size() == want.size());
+            size_t differ = 0;
+            for (size_t i = 0; i < want.size(); ++i) differ += tensors[0][i] != want[i];
+            CHECK(differ == 0);
+            // Where images are preprocessed on the host (devices without shaderFloat64), the same values.
+            VulkanOptions host_options;
+            host_options.device_preprocessing = false;
+            VulkanExecutor host(net, rt, host_options);
+            CHECK_FALSE(host.supports_image_input());
+            CHECK(host.run_all_images(inputs, in_h, in_w)[0] == tensors[0]);
+            // Per item: the batch's outputs are each image's own.
+            const auto batch = gpu.run_images(inputs, in_h, in_w);
+            const size_t per = batch.heatmap.size() / items.size();
+            for (size_t i = 0; i < items.size(); ++i) {
+                const auto one = gpu.run_image(inputs[i], in_h, in_w);
+                CHECK(std::equal(one.heatmap.begin(), one.heatmap.end(), batch.heatmap.begin() + std::ptrdiff_t(i * per)));
+            }
+            // A lane replays its recording for a batch of other sizes (its upload buffer is large enough).
+            RunInput ri;
+            ri.height = in_h, ri.width = in_w, ri.images = inputs;
+            const uint64_t recorded = gpu.command_recordings();
+            lane->submit(ri, OutputSet::All);
+            auto v = lane->wait();
+            CHECK(std::equal(v.heatmap.begin(), v.heatmap.end(), batch.heatmap.begin()));
+            if (&items != &first_items) CHECK(gpu.command_recordings() == recorded);
+            std::printf("VULKAN-KERNEL preprocess batch of %zu mixed images -> %dx%d: %zu of %zu values differ\n", items.size(), in_h,
+                        in_w, differ, want.size());
+        }
+        CHECK(gpu.plan_count() == 3);  // batch 4 (run_images), keep_all batch 4, batch 1; none per image size
+    }
+    check_no_validation_messages(*rt);
+}

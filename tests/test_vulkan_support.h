@@ -39,6 +39,9 @@ inline std::shared_ptr<vk::Runtime> vulkan_runtime() {
     tried = true;
     vk::RuntimeOptions o;
     o.enable_validation = vk::validation_layer_available();
+#if defined(__SANITIZE_THREAD__)
+    o.enable_validation = false;  // the layer is not instrumented: TSan reports its own locking as races
+#endif
     if (!o.enable_validation) std::printf("NOTE vulkan tests: VK_LAYER_KHRONOS_validation not installed, running without validation\n");
     o.pipeline_cache_dir = build_root() / "test-scratch";  // not the user's cache
     try {

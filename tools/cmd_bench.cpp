@@ -1,6 +1,8 @@
 // `posenet bench`: GPU time per layer (timestamp queries) beside its FLOPs, minimum bytes and the
-// device's ceilings; throughput over batch sizes; dispatch overhead; cold start with and without the
-// pipeline cache; host and device memory; end-to-end estimatePoses latency from an 8-bit image to poses.
+// device's ceilings; throughput over batch sizes (float input, and 8-bit images uploaded as bytes);
+// dispatch overhead; cold start with and without the pipeline cache; host and device memory;
+// end-to-end estimatePoses latency from an 8-bit image to poses, one at a time, in batches, and
+// through a PoseStream with 1 and 3 frames in flight.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -19,20 +21,24 @@ namespace posenet::cli {
 
 static const std::string kHelp = std::string(
     "usage: posenet bench [model options] [--batch N[,N...]] [--runs N] [--warmup N] [--image FILE] [--json OUT]\n"
-    "                     [--quick] [--peak-gflops X --peak-gbps Y]\n"
+    "                     [--stream-frames N] [--quick] [--peak-gflops X --peak-gbps Y]\n"
     "\n"
     "Network (Vulkan): GPU time per layer and in total (timestamps; median over runs) with each layer's\n"
     "FLOPs, minimum bytes (inputs + output + weights, float32) and its floor on this device\n"
     "(max(FLOPs / peak, bytes / bandwidth)); wall time of a run with and without per-layer timestamps;\n"
-    "throughput at every batch size given; host and device memory. CPU backend: network wall time.\n"
+    "throughput at every batch size given, from float input and from 8-bit images uploaded as bytes (GPU\n"
+    "preprocessing); host and device memory. CPU backend: network wall time.\n"
     "Start-up: dispatch overhead (GPU time per dispatch with and without a barrier, submit round trip) and\n"
     "cold start (device + weights + pipelines + plan) without the pipeline cache, with an empty one, and\n"
     "with a warm one.\n"
-    "End to end: estimatePoses latency from an 8-bit image to poses (p50/p90/p99), batch 1.\n"
+    "End to end: estimatePoses latency from an 8-bit image to poses (p50/p90/p99), batch 1; per image in\n"
+    "batches of the sizes given; and through a PoseStream fed frames back to back (frames/s, per-frame\n"
+    "latency from push() returning to the result) with 1 and 3 frames in flight.\n"
     "  --batch N[,N...] network batch sizes (default 1); the first gets the per-layer table\n"
     "  --runs N         timed runs (default 100)\n"
     "  --warmup N       untimed runs first (default 10)\n"
     "  --image FILE     photo for the end-to-end runs (default: a synthetic 640x480 image)\n"
+    "  --stream-frames N frames timed per stream measurement (default: --runs)\n"
     "  --quick          skip cold start and dispatch overhead\n"
     "  --peak-gflops X  float32 peak of the device, GFLOP/s (default: known devices only)\n"
     "  --peak-gbps Y    memory bandwidth, GB/s (default: known devices only)\n"
@@ -72,11 +78,21 @@ int cmd_bench(int argc, char** argv) {
     const std::string image_path = args.option("--image");
     const std::string json_out = args.option("--json");
     const bool quick = args.flag("--quick");
+    const int stream_frames = parse_int(args.option("--stream-frames", std::to_string(runs)), "--stream-frames");
     const std::string peak_gflops = args.option("--peak-gflops"), peak_gbps = args.option("--peak-gbps");
     if (runs < 1 || warmup < 0) throw UsageError("--runs must be >= 1, --warmup >= 0");
+    if (stream_frames < 1) throw UsageError("--stream-frames must be >= 1");
     if (peak_gflops.empty() != peak_gbps.empty()) throw UsageError("--peak-gflops and --peak-gbps go together");
     if (!args.positional().empty()) throw UsageError("takes no positional arguments");
 
+    Image img;  // for the runs from 8-bit images
+    if (!image_path.empty()) {
+        img = load_image(image_path);
+    } else {
+        img.width = 640, img.height = 480;
+        img.pixels.resize(size_t(640) * 480 * 3);
+        for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * 31) ^ (i >> 9));
+    }
     const auto host_before = bench::host_memory();
     auto t_load = std::chrono::steady_clock::now();
     PoseDetector detector(config, options);
@@ -174,7 +190,19 @@ int cmd_bench(int argc, char** argv) {
                         prof.wall_us_plain.p90, prof.wall_us_plain.p99, prof.wall_us_plain.p50 / batch, prof.wall_us.p50);
             std::printf("           run() p50 phases: input into staging %.1f us, submit -> fence %.1f us, outputs out %.1f us\n",
                         prof.upload_us, prof.submit_wait_us, prof.readback_us);
+            // The same from 8-bit images: bytes into the upload buffer, preprocessed on the GPU.
+            const auto ib = bench::profile_image_batch(net, vo, img.view(), res.height, res.width, batch, runs, warmup);
+            std::printf("           from %dx%d 8-bit images (%s): run() wall p50 %.1f us (p90 %.1f, p99 %.1f) = %.1f us/image; phases: "
+                        "bytes into the upload buffer %.1f us, submit -> fence %.1f us, outputs out %.1f us\n",
+                        img.width, img.height, ib.preprocessed_on_device ? "uploaded as bytes, GPU preprocessing" : "preprocessed on the host",
+                        ib.wall_us.p50, ib.wall_us.p90, ib.wall_us.p99, ib.wall_us.p50 / batch, ib.upload_us, ib.submit_wait_us,
+                        ib.readback_us);
             throughput.push_back({{"batch", batch},
+                                  {"image_input", {{"wall_us", to_json(ib.wall_us)},
+                                                   {"us_per_image", ib.wall_us.p50 / batch},
+                                                   {"preprocessed_on_device", ib.preprocessed_on_device},
+                                                   {"phases_us", {{"upload", ib.upload_us}, {"submit_wait", ib.submit_wait_us},
+                                                                  {"readback", ib.readback_us}}}}},
                                   {"phases_us", {{"upload", prof.upload_us}, {"submit_wait", prof.submit_wait_us}, {"readback", prof.readback_us}}},
                                   {"steps", prof.steps},
                                   {"dispatches", prof.dispatches},
@@ -196,27 +224,37 @@ int cmd_bench(int argc, char** argv) {
         report["throughput"] = throughput;
     }
 
-    // End to end, batch 1: image -> poses.
-    Image img;
-    if (!image_path.empty()) {
-        img = load_image(image_path);
-    } else {
-        img.width = 640, img.height = 480;
-        img.pixels.resize(size_t(640) * 480 * 3);
-        for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * 31) ^ (i >> 9));
-    }
+    // End to end from an 8-bit image in memory to poses: one at a time, in batches, in a stream.
     EstimationConfig est;
-    for (int i = 0; i < std::min(warmup, 5) + 1; ++i) detector.estimate_poses(img.view(), est);
-    std::vector<double> e2e;
-    for (int i = 0; i < runs; ++i) {
-        auto t0 = std::chrono::steady_clock::now();
-        detector.estimate_poses(img.view(), est);
-        e2e.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-    }
-    const auto p = bench::percentiles(e2e);
-    std::printf("estimatePoses end to end (%dx%d 8-bit image -> poses): p50 %.1f us, p90 %.1f us, p99 %.1f us\n", img.width,
-                img.height, p.p50, p.p90, p.p99);
+    const int e2e_warmup = std::min(warmup, 5) + 1;
+    const auto e2e = bench::time_estimate_poses(detector, img.view(), est, runs, e2e_warmup);
+    const auto& p = e2e.latency_us;
+    std::printf("\nestimatePoses end to end (%dx%d 8-bit image -> poses): p50 %.1f us, p90 %.1f us, p99 %.1f us (%.1f frames/s)\n",
+                img.width, img.height, p.p50, p.p90, p.p99, e2e.images_per_s);
     report["estimate_poses_us"] = to_json(p);
+    report["estimate_poses_per_s"] = e2e.images_per_s;
+    nlohmann::json batch_e2e = nlohmann::json::array();
+    for (int batch : batches) {
+        if (batch == 1) continue;
+        const auto b = bench::time_estimate_poses_batch(detector, img.view(), batch, est, runs, std::min(warmup, 3) + 1);
+        std::printf("estimatePoses batch %d (8-bit images -> poses, one network run): p50 %.1f us = %.1f us/image (%.1f images/s)\n", batch,
+                    b.latency_us.p50, b.latency_us.p50 / batch, b.images_per_s);
+        batch_e2e.push_back({{"batch", batch}, {"wall_us", to_json(b.latency_us)}, {"us_per_image", b.latency_us.p50 / batch},
+                             {"images_per_s", b.images_per_s}});
+    }
+    report["estimate_poses_batch"] = batch_e2e;
+    nlohmann::json streams = nlohmann::json::array();
+    for (int in_flight : {1, 3}) {
+        const auto f = bench::measure_stream(detector, img.view(), est, in_flight, stream_frames, e2e_warmup);
+        std::printf("PoseStream, %d frame%s in flight (%d 8-bit frames): %.1f frames/s, latency push() returned -> result p50 %.1f us, p90 %.1f us, "
+                    "p99 %.1f us\n",
+                    in_flight, in_flight == 1 ? "" : "s", f.frames, f.frames_per_s, f.latency_us.p50, f.latency_us.p90, f.latency_us.p99);
+        streams.push_back({{"frames_in_flight", in_flight}, {"frames", f.frames}, {"frames_per_s", f.frames_per_s},
+                           {"latency_us", to_json(f.latency_us)}});
+    }
+    report["stream"] = streams;
+    const auto mem = detector.backend_memory();
+    report["backend_memory"] = {{"plans", mem.plans}, {"plan_bytes", mem.plan_bytes}, {"buffer_bytes", mem.buffer_bytes}};
     const auto host = bench::host_memory();
     std::printf("host memory: resident %.1f MiB (%.1f MiB before the detector), peak %.1f MiB\n", mib(host.rss_bytes),
                 mib(host_before.rss_bytes), mib(host.peak_rss_bytes));

@@ -47,6 +47,10 @@ Buffer::Buffer(Device& device, uint64_t size, VkBufferUsageFlags usage, MemoryUs
                 required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
                 preferred = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
                 break;
+            case MemoryUse::UploadDeviceLocal:
+                required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
+                preferred = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+                break;
             case MemoryUse::Readback:
                 required = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT;
                 preferred = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
@@ -59,6 +63,19 @@ Buffer::Buffer(Device& device, uint64_t size, VkBufferUsageFlags usage, MemoryUs
         mai.allocationSize = req.size;
         mai.memoryTypeIndex = uint32_t(type);
         VkResult r = fn.AllocateMemory(dev, &mai, nullptr, &memory_);
+        if ((r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) && use == MemoryUse::UploadDeviceLocal &&
+            (mp.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)) {
+            // The host-visible part of VRAM is small on some GPUs (256 MiB without resizable BAR).
+            uint32_t host_types = req.memoryTypeBits;
+            for (uint32_t i = 0; i < mp.memoryTypeCount; ++i)
+                if (mp.memoryTypes[i].propertyFlags & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) host_types &= ~(1u << i);
+            const int host = find_memory_type(mp, host_types, required, VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
+            if (host >= 0) {
+                type = host;
+                mai.memoryTypeIndex = uint32_t(type);
+                r = fn.AllocateMemory(dev, &mai, nullptr, &memory_);
+            }
+        }
         if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
             throw OutOfDeviceMemory("Vulkan: out of memory allocating " + mib(req.size) + " for " + what + " (" + result_name(r) + ")", r);
         check(r, "vkAllocateMemory (" + what + ")");

@@ -11,7 +11,10 @@ namespace posenet::engine::vk {
 
 enum class MemoryUse {
     DeviceLocal,  // weights and activations: fastest for the GPU
-    Upload,       // host writes, GPU reads: host-visible, coherent preferred
+    Upload,       // host writes, GPU copies: host-visible, coherent preferred
+    // Host writes, GPU shaders read in place (frames in a lane's upload buffer): host-visible,
+    // device-local preferred (a GPU's host-visible VRAM), plain host memory where that has no room.
+    UploadDeviceLocal,
     Readback      // GPU writes, host reads: host-visible, cached preferred
 };
 

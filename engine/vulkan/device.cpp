@@ -240,7 +240,21 @@ void Device::wait(VkFence fence, uint64_t timeout_ns, const char* what) const {
     check(r, std::string("waiting for ") + what);
 }
 
+void Device::submit(std::span<const VkCommandBuffer> commands, VkFence fence, const char* what) {
+    auto si = make<VkSubmitInfo>(VK_STRUCTURE_TYPE_SUBMIT_INFO);
+    si.commandBufferCount = uint32_t(commands.size());
+    si.pCommandBuffers = commands.data();
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    check(fn_.QueueSubmit(queue_, 1, &si, fence), std::string("vkQueueSubmit (") + what + ")");
+}
+
+void Device::wait_idle() {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    fn_.DeviceWaitIdle(device_);
+}
+
 void Device::run_once(const std::function<void(VkCommandBuffer)>& record, const char* what) {
+    std::lock_guard<std::mutex> lock(queue_mutex_);  // its command pool is shared
     auto ai = make<VkCommandBufferAllocateInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
     ai.commandPool = setup_pool_;
     ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;

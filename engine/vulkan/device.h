@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -79,6 +81,13 @@ public:
     // Records with `record` into a fresh command buffer, submits it and waits (uploads, setup).
     void run_once(const std::function<void(VkCommandBuffer)>& record, const char* what);
 
+    // vkQueueSubmit of one batch of command buffers signalling `fence`, under the queue's mutex (the
+    // one queue serves every lane and thread). Throws VulkanError naming `what`.
+    void submit(std::span<const VkCommandBuffer> commands, VkFence fence, const char* what);
+
+    // vkDeviceWaitIdle under the queue's mutex; errors ignored (for clean-up after failures).
+    void wait_idle();
+
     // Waits for a fence; turns timeout and device loss into exceptions naming `what`.
     void wait(VkFence fence, uint64_t timeout_ns, const char* what) const;
 
@@ -89,7 +98,8 @@ private:
     VkDevice device_ = VK_NULL_HANDLE;
     VkQueue queue_ = VK_NULL_HANDLE;
     uint32_t family_ = 0;
-    VkCommandPool setup_pool_ = VK_NULL_HANDLE;
+    VkCommandPool setup_pool_ = VK_NULL_HANDLE;  // run_once's; used under queue_mutex_
+    std::mutex queue_mutex_;
     DeviceInfo info_;
     DeviceFeatures features_;
     VkPhysicalDeviceMemoryProperties memory_{};

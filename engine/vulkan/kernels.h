@@ -55,14 +55,8 @@ struct PushConstants {
 };
 static_assert(sizeof(PushConstants) == 64);
 
-// Mirrors `Params` in shaders/preprocess.comp.
-struct PreprocessPush {
-    int32_t image_h = 0, image_w = 0, row_stride = 0, bpp = 0;
-    int32_t c0 = 0, c1 = 1, c2 = 2, count = 0;
-    int32_t out_h = 0, out_w = 0, pad0 = 0, pad1 = 0;
-    float t[8] = {};
-};
-static_assert(sizeof(PreprocessPush) == 80);
+// shaders/preprocess.comp takes four push constants (output height, width, batch, pixel count) and
+// its per-image parameters from a buffer (vk::PreprocessItem, engine/vulkan/plan.h).
 // The pipeline layout's push-constant range covers the largest block (128 bytes: the guaranteed minimum).
 inline constexpr uint32_t kPushConstantBytes = 128;
 

@@ -1,6 +1,7 @@
 #include "engine/vulkan/plan.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -20,21 +21,25 @@ void barrier(const Functions& fn, VkCommandBuffer cb, VkPipelineStageFlags src_s
     fn.CmdPipelineBarrier(cb, src_stage, dst_stage, 0, 1, &mb, 0, nullptr, 0, nullptr);
 }
 
+std::atomic<uint64_t> next_plan_id{1};
+
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
 }  // namespace
 
 Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-           Timestamps timestamps, bool fuse, bool fuse_always, Precision precision)
-    : device_(device), shape_(shape), layout_(kernels.layout()) {
+           bool fuse, bool fuse_always, Precision precision)
+    : device_(device), shape_(shape), id_(next_plan_id++), layout_(kernels.layout()) {
     try {
-        build(kernels, weights, dummy, net, timestamps, fuse, fuse_always, precision);
+        build(kernels, weights, dummy, net, fuse, fuse_always, precision);
     } catch (...) {
         release();  // the destructor does not run for a constructor that throws
         throw;
     }
 }
 
-void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, Timestamps timestamps, bool fuse,
-                 bool fuse_always, Precision precision) {
+void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool fuse, bool fuse_always,
+                 Precision precision) {
     const PlanShape shape = shape_;
     Device& device = device_;
     const Functions& fn = device.fn();
@@ -44,12 +49,11 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     shapes_ = net.tensor_shapes(shape.height, shape.width, shape.batch);
     const int L = int(net.layers.size());
     if (L == 0) throw VulkanError("Vulkan: the network has no layers");
-    const bool image = shape.image.height > 0;
-    if (image && (shape.batch != 1 || shapes_[0].c != 3))
-        throw std::invalid_argument("Vulkan: image input needs batch 1 and a 3-channel network input");
-    if (image && !f.shader_float64)
-        throw VulkanError("Vulkan: device " + device.info().name +
-                          " has no shaderFloat64, which GPU preprocessing needs; preprocess on the CPU instead");
+    if (shape.batch < 1) throw std::invalid_argument("Vulkan: batch must be >= 1");
+    // 8-bit images are preprocessed on the device where TF.js's double-precision bilinear can be
+    // reproduced (shaderFloat64); elsewhere the executor preprocesses them on the host.
+    const bool image = shapes_[0].c == 3 && f.shader_float64;
+    outputs_ = {net.heatmap, net.offsets, net.displacement_fwd, net.displacement_bwd};
     const uint64_t align = std::max<uint64_t>(f.min_storage_buffer_offset_alignment, 256);
     auto aligned = [&](uint64_t v) { return (v + align - 1) / align * align; };
     const int T = int(shapes_.size());
@@ -88,6 +92,8 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         steps_.push_back(std::move(s));
     }
     const int S = int(steps_.size());
+    std::vector<std::string> step_names;
+    std::vector<LayerKind> step_kinds;
 
     // Lifetimes in steps: step -1 is the input copy, step S the output copies. Tensors of a merged
     // step are placed as one block (index T + its number); a fused depthwise output is never stored.
@@ -119,6 +125,9 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         }
     }
     std::vector<int> readback;
+    if (!shape.keep_all)
+        for (int id : outputs_)
+            if (id < 0) throw ModelError("network: an output tensor is missing");
     if (shape.keep_all) {
         for (int t = 0; t < T; ++t)
             if (life[t].bytes) life[t].first = -1, life[t].last = S, readback.push_back(t);
@@ -144,7 +153,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
 
     // Dispatches and pipelines (compiled now, not at the first frame); first, as split-K steps
     // need scratch in the arena.
-    size_t sets_count = size_t(S) + (image ? 1 : 0);
+    size_t sets_count = size_t(S);
     reduce_sets_.assign(S, -1);
     reduce_pipelines_.assign(S, VK_NULL_HANDLE);
     for (int s = 0; s < S; ++s) {
@@ -153,8 +162,8 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         switch (st.form) {
             case Step::Form::Layer:
                 dispatches_.push_back(lower_layer(last, geometry_[st.last()], f, precision));
-                step_names_.push_back(last.name);
-                step_kinds_.push_back(last.kind);
+                step_names.push_back(last.name);
+                step_kinds.push_back(last.kind);
                 break;
             case Step::Form::MergedPointwise: {
                 std::vector<const Layer*> members;
@@ -168,16 +177,16 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
                     name += (i == st.layers[0] ? " " : " + ") + net.layers[i].name;
                 }
                 dispatches_.push_back(lower_merged_pointwise(members, geo, offsets, f, precision));
-                step_names_.push_back(name);
-                step_kinds_.push_back(LayerKind::Conv2D);
+                step_names.push_back(name);
+                step_kinds.push_back(LayerKind::Conv2D);
                 break;
             }
             case Step::Form::DepthwisePointwise: {
                 const int d = st.layers[0];
                 const Layer& dw = net.layers[d];
                 dispatches_.push_back(lower_depthwise_pointwise(dw, geometry_[d], last, geometry_[st.last()], dw_bias_at(d), f));
-                step_names_.push_back("dw+pw " + last.name);
-                step_kinds_.push_back(LayerKind::Conv2D);
+                step_names.push_back("dw+pw " + last.name);
+                step_kinds.push_back(LayerKind::Conv2D);
                 break;
             }
         }
@@ -197,37 +206,23 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     for (int t = 0; t < T; ++t)
         if (block_of[t] >= 0) tensor_offsets_[t] = layout.offsets[size_t(T + block_of[t])] + offset_in_block[t];
     readback_offsets_.assign(T, -1);
-    uint64_t readback_bytes = 0;
+    readback_bytes_ = 0;
     for (int t : readback) {
-        readback_offsets_[t] = int64_t(readback_bytes);
-        readback_bytes += (bytes[t] + 15) / 16 * 16;
+        readback_offsets_[t] = int64_t(readback_bytes_);
+        readback_bytes_ += (bytes[t] + 15) / 16 * 16;
     }
 
     arena_ = Buffer(device, layout.size,
                     VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                     MemoryUse::DeviceLocal, "activation arena");
     if (image) {
-        const uint64_t bytes = (shape.image.bytes() + 3) / 4 * 4;  // the kernel reads 32-bit words
-        image_staging_ = Buffer(device, bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "image staging");
-        image_ = Buffer(device, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::DeviceLocal,
-                        "image");
-        PreprocessPush& pp = preprocess_push_;
-        pp.image_h = shape.image.height, pp.image_w = shape.image.width;
-        pp.row_stride = shape.image.row_stride, pp.bpp = shape.image.bytes_per_pixel;
-        pp.c0 = shape.image.channel_offsets[0], pp.c1 = shape.image.channel_offsets[1], pp.c2 = shape.image.channel_offsets[2];
-        pp.out_h = shape.height, pp.out_w = shape.width, pp.count = shape.height * shape.width;
-        for (int i = 0; i < 8; ++i) pp.t[i] = shape.image.transform[i];
         const uint32_t local = std::min<uint32_t>(256, f.max_workgroup_invocations);
-        const uint64_t groups = (uint64_t(pp.count) + local - 1) / local;
+        const uint64_t groups = (shapes_[0].elements() / 3 + local - 1) / local;
         const uint32_t gx = uint32_t(std::min<uint64_t>(groups, f.max_workgroup_count[0]));
         preprocess_groups_ = {gx, uint32_t((groups + gx - 1) / gx), 1};
         preprocess_ = kernels.pipeline(Kernel::Preprocess, {int32_t(local), 1, int32_t(net.input_transform)});
-    } else {
-        input_ = Buffer(device, life[0].bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::Upload, "input staging");
     }
-    readback_ = Buffer(device, readback_bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output readback");
-
-    const int sets = int(sets_count);  // descriptor sets: one per step, the preprocess one, one per split-K reduce
+    const int sets = int(sets_count);  // descriptor sets: one per step, one per split-K reduce
     VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(sets) * kBindingCount};
     auto pci = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
     pci.maxSets = uint32_t(sets);
@@ -299,85 +294,69 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         }
         writes.push_back(w);
     }
-    if (image) {
-        VkDescriptorBufferInfo* b = &infos[size_t(S) * kBindingCount];
-        b[kInput] = {image_.handle(), 0, VK_WHOLE_SIZE};
-        b[kInput2] = b[kFilter] = b[kBias] = none;
-        b[kOutput] = tensor_range(0);
-        auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
-        w.dstSet = sets_[S];
-        w.descriptorCount = kBindingCount;
-        w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        w.pBufferInfo = b;
-        writes.push_back(w);
-    }
     fn.UpdateDescriptorSets(dev, uint32_t(writes.size()), writes.data(), 0, nullptr);
 
-    auto cpi = make<VkCommandPoolCreateInfo>(VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO);
-    cpi.queueFamilyIndex = device.queue_family();
-    check(fn.CreateCommandPool(dev, &cpi, nullptr, &command_pool_), "vkCreateCommandPool");
-    auto cai = make<VkCommandBufferAllocateInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
-    cai.commandPool = command_pool_;
-    cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-    cai.commandBufferCount = 1;
-    check(fn.AllocateCommandBuffers(dev, &cai, &commands_), "vkAllocateCommandBuffers");
-    auto fci = make<VkFenceCreateInfo>(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
-    check(fn.CreateFence(dev, &fci, nullptr, &fence_), "vkCreateFence");
-    if (timestamps != Timestamps::Off && f.timestamps) {
-        timestamp_mode_ = timestamps;
-        auto qci = make<VkQueryPoolCreateInfo>(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
-        qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
-        qci.queryCount = timestamps == Timestamps::PerStep ? uint32_t(S + (image ? 1 : 0) + 1) : 2;
-        check(fn.CreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
+    // What timings() reports per step.
+    auto table = std::make_shared<StepTable>();
+    for (int i = 0; i < S; ++i) {
+        const Step& st = steps_[i];
+        uint64_t macs = 0;
+        for (int l : st.layers) macs += geometry_[l].macs;
+        const int layer = st.form == Step::Form::MergedPointwise ? st.layers.front() : st.last();
+        table->steps.push_back({step_names[i], kernel_name(dispatches_[i].kernel), layer, step_kinds[i], 0, macs, st.layers});
     }
-    record();
+    step_table_ = std::move(table);
 }
 
 Plan::~Plan() { release(); }
 
 void Plan::release() {
     const Functions& fn = device_.fn();
-    VkDevice dev = device_.handle();
-    // The command buffer is never left pending (execute waits), unless a wait failed: then idle first.
-    fn.DeviceWaitIdle(dev);
-    if (queries_) fn.DestroyQueryPool(dev, queries_, nullptr);
-    if (fence_) fn.DestroyFence(dev, fence_, nullptr);
-    if (command_pool_) fn.DestroyCommandPool(dev, command_pool_, nullptr);
-    if (pool_) fn.DestroyDescriptorPool(dev, pool_, nullptr);
-    queries_ = VK_NULL_HANDLE, fence_ = VK_NULL_HANDLE, command_pool_ = VK_NULL_HANDLE, pool_ = VK_NULL_HANDLE;
+    // Pipelines belong to the kernel library; the arena goes with its Buffer.
+    if (pool_) fn.DestroyDescriptorPool(device_.handle(), pool_, nullptr);
+    pool_ = VK_NULL_HANDLE;
 }
 
-void Plan::record() {
-    const Functions& fn = device_.fn();
-    VkCommandBuffer cb = commands_;
-    auto bi = make<VkCommandBufferBeginInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO);
-    check(fn.BeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
-    const int L = int(dispatches_.size());
-    const bool image = preprocess_ != VK_NULL_HANDLE;
-    const uint32_t first = image ? 1 : 0;  // timestamp index before layer 0
-    const bool per_step = queries_ && timestamp_mode_ == Timestamps::PerStep;
-    if (queries_) fn.CmdResetQueryPool(cb, queries_, 0, per_step ? uint32_t(L + 1) + first : 2);
-    // The previous frame's shaders and copies used the same memory (arena reuse): order them first.
-    barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
-    if (image) {
-        VkBufferCopy in{0, 0, image_.size()};
-        fn.CmdCopyBuffer(cb, image_staging_.handle(), image_.handle(), 1, &in);
-    } else {
-        VkBufferCopy in{0, tensor_offsets_[0], shapes_[0].elements() * sizeof(float)};
-        fn.CmdCopyBuffer(cb, input_.handle(), arena_.handle(), 1, &in);
+VkDescriptorBufferInfo Plan::input_range() const {
+    return {arena_.handle(), tensor_offsets_[0], shapes_[0].elements() * sizeof(float)};
+}
+
+uint32_t Plan::query_count(Timestamps timestamps, bool images) const {
+    switch (timestamps) {
+        case Timestamps::Off: return 0;
+        case Timestamps::Total: return 2;
+        case Timestamps::PerStep: return uint32_t(dispatches_.size()) + 1 + (images ? 1 : 0);
     }
-    barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-    if (queries_) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 0);
+    return 0;
+}
+
+void Plan::preprocess_push(int32_t (&push)[4]) const {
+    push[0] = shape_.height, push[1] = shape_.width, push[2] = shape_.batch;
+    push[3] = int32_t(shapes_[0].elements() / 3);
+}
+
+void Plan::record_network(VkCommandBuffer cb, VkDescriptorSet preprocess_set, VkQueryPool queries, Timestamps timestamps) const {
+    const Functions& fn = device_.fn();
+    const int L = int(dispatches_.size());
+    const bool image = preprocess_set != VK_NULL_HANDLE;
+    if (image && !preprocess_) throw std::logic_error("Vulkan: this plan does not take images");
+    if (!queries) timestamps = Timestamps::Off;
+    const bool per_step = timestamps == Timestamps::PerStep;
+    const uint32_t first = image ? 1 : 0;  // timestamp index before layer 0
+    if (queries) {
+        fn.CmdResetQueryPool(cb, queries, 0, query_count(timestamps, image));
+        fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 0);
+    }
     if (image) {
+        int32_t push[4];
+        preprocess_push(push);
         fn.CmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, preprocess_);
-        fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &sets_[L], 0, nullptr);
-        fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PreprocessPush), &preprocess_push_);
+        fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &preprocess_set, 0, nullptr);
+        fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof push, push);
         fn.CmdDispatch(cb, preprocess_groups_[0], preprocess_groups_[1], preprocess_groups_[2]);
         barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-        if (per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
+        if (per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1);
     }
     for (int i = 0; i < L; ++i) {
         const Dispatch& d = dispatches_[i];
@@ -398,108 +377,225 @@ void Plan::record() {
         if (i + 1 < L)
             barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-        if (per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, first + uint32_t(i + 1));
+        if (per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, first + uint32_t(i + 1));
     }
-    if (queries_ && !per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 1);
+    if (queries && !per_step) fn.CmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, 1);
+}
+
+void Plan::record_readback(VkCommandBuffer cb, VkBuffer readback, OutputSet outputs) const {
+    const Functions& fn = device_.fn();
     barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
             VK_ACCESS_TRANSFER_READ_BIT);
-    std::vector<VkBufferCopy> out;
-    for (size_t t = 0; t < readback_offsets_.size(); ++t)
-        if (readback_offsets_[t] >= 0)
-            out.push_back({tensor_offsets_[t], uint64_t(readback_offsets_[t]), shapes_[t].elements() * sizeof(float)});
-    fn.CmdCopyBuffer(cb, arena_.handle(), readback_.handle(), uint32_t(out.size()), out.data());
-    barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-    check(fn.EndCommandBuffer(cb), "vkEndCommandBuffer");
-}
-
-void Plan::execute(std::span<const float> input, uint64_t timeout_ns) {
-    const uint64_t expect = shapes_[0].elements();
-    if (input.size() != expect)
-        throw std::invalid_argument("Vulkan: input has " + std::to_string(input.size()) + " values, expected " + std::to_string(expect) +
-                                    " (batch x height x width x channels)");
-    if (preprocess_) throw std::logic_error("Vulkan: this plan takes an image, not float input");
-    const auto t0 = std::chrono::steady_clock::now();
-    std::memcpy(input_.mapped(), input.data(), input.size_bytes());
-    input_.flush();
-    host_phases_.upload_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    submit(timeout_ns);
-}
-
-void Plan::execute_image(const uint8_t* pixels, uint64_t timeout_ns) {
-    if (!preprocess_) throw std::logic_error("Vulkan: this plan takes float input, not an image");
-    const auto t0 = std::chrono::steady_clock::now();
-    std::memcpy(image_staging_.mapped(), pixels, shape_.image.bytes());
-    image_staging_.flush();
-    host_phases_.upload_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    submit(timeout_ns);
-}
-
-void Plan::submit(uint64_t timeout_ns) {
-    const Functions& fn = device_.fn();
-    executed_ = false;
-    check(fn.ResetFences(device_.handle(), 1, &fence_), "vkResetFences");
-    const auto t0 = std::chrono::steady_clock::now();
-    auto si = make<VkSubmitInfo>(VK_STRUCTURE_TYPE_SUBMIT_INFO);
-    si.commandBufferCount = 1;
-    si.pCommandBuffers = &commands_;
-    check(fn.QueueSubmit(device_.queue(), 1, &si, fence_), "vkQueueSubmit (network)");
-    device_.wait(fence_, timeout_ns, "the network");
-    readback_.invalidate();
-    host_phases_.submit_wait_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    executed_ = true;
-}
-
-std::vector<float> Plan::tensor(int id) const {
-    if (!executed_) throw std::logic_error("Vulkan: no completed run to read tensors from");
-    if (id < 0 || size_t(id) >= readback_offsets_.size() || readback_offsets_[id] < 0)
-        throw std::invalid_argument("Vulkan: tensor " + std::to_string(id) + " is not read back by this plan");
-    const float* p = reinterpret_cast<const float*>(static_cast<const char*>(readback_.mapped()) + readback_offsets_[id]);
-    return std::vector<float>(p, p + shapes_[id].elements());
-}
-
-std::vector<LayerTiming> Plan::timings() const {
-    std::vector<LayerTiming> out;
-    if (!queries_ || !executed_ || timestamp_mode_ != Timestamps::PerStep) return out;
-    const int L = int(dispatches_.size());
-    const int first = preprocess_ ? 1 : 0;
-    std::vector<uint64_t> ts(L + 1 + first);
-    VkResult r = device_.fn().GetQueryPoolResults(device_.handle(), queries_, 0, uint32_t(ts.size()), ts.size() * sizeof(uint64_t),
-                                                  ts.data(), sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
-    check(r, "vkGetQueryPoolResults");
-    const DeviceFeatures& f = device_.features();
-    const uint64_t mask = f.timestamp_valid_bits >= 64 ? ~0ull : (1ull << f.timestamp_valid_bits) - 1;
-    auto ns = [&](int i) {
-        uint64_t ticks = ((ts[i + 1] & mask) - (ts[i] & mask)) & mask;  // wraps within the valid bits
-        return uint64_t(double(ticks) * f.timestamp_period_ns + 0.5);
-    };
-    if (preprocess_) out.push_back({"preprocess", kernel_name(Kernel::Preprocess), -1, LayerKind::Conv2D, ns(0), 0, {}});
-    for (int i = 0; i < L; ++i) {
-        const Step& st = steps_[i];
-        uint64_t macs = 0;
-        for (int l : st.layers) macs += geometry_[l].macs;
-        const int layer = st.form == Step::Form::MergedPointwise ? st.layers.front() : st.last();
-        out.push_back({step_names_[i], kernel_name(dispatches_[i].kernel), layer, step_kinds_[i], ns(first + i), macs, st.layers});
+    std::vector<int> tensors;
+    if (shape_.keep_all) {
+        for (size_t t = 0; t < readback_offsets_.size(); ++t) tensors.push_back(int(t));
+    } else {
+        tensors = {outputs_[0], outputs_[1]};
+        if (outputs == OutputSet::All) tensors.insert(tensors.end(), {outputs_[2], outputs_[3]});
     }
-    return out;
+    std::sort(tensors.begin(), tensors.end());
+    tensors.erase(std::unique(tensors.begin(), tensors.end()), tensors.end());  // (test networks alias outputs)
+    std::vector<VkBufferCopy> copies;
+    for (int t : tensors)
+        if (t >= 0 && readback_offsets_[t] >= 0)
+            copies.push_back({tensor_offsets_[t], uint64_t(readback_offsets_[t]), shapes_[t].elements() * sizeof(float)});
+    if (!copies.empty()) fn.CmdCopyBuffer(cb, arena_.handle(), readback, uint32_t(copies.size()), copies.data());
+    barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
 }
 
-uint64_t Plan::gpu_span_ns() const {
-    if (!queries_ || !executed_) return 0;
-    const uint32_t n = timestamp_mode_ == Timestamps::PerStep ? uint32_t(dispatches_.size()) + 1 + (preprocess_ ? 1 : 0) : 2;
-    std::vector<uint64_t> ts(n);
-    check(device_.fn().GetQueryPoolResults(device_.handle(), queries_, 0, n, n * sizeof(uint64_t), ts.data(), sizeof(uint64_t),
-                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
-          "vkGetQueryPoolResults");
-    const DeviceFeatures& f = device_.features();
-    const uint64_t mask = f.timestamp_valid_bits >= 64 ? ~0ull : (1ull << f.timestamp_valid_bits) - 1;
-    const uint64_t ticks = ((ts[n - 1] & mask) - (ts[0] & mask)) & mask;
-    return uint64_t(double(ticks) * f.timestamp_period_ns + 0.5);
-}
-
-int Plan::dispatch_count() const {
-    int n = preprocess_ ? 1 : 0;
+int Plan::dispatch_count(bool images) const {
+    int n = images && preprocess_ ? 1 : 0;
     for (const Dispatch& d : dispatches_) n += d.dispatch_count();
     return n;
+}
+
+// ---- Lane ----
+
+Lane::Lane(Device& device, KernelLibrary& kernels, VkBuffer dummy)
+    : device_(device),
+      set_layout_(kernels.set_layout()),
+      dummy_(dummy),
+      align_(std::max<uint64_t>(device.features().min_storage_buffer_offset_alignment, 256)) {
+    const Functions& fn = device.fn();
+    VkDevice dev = device.handle();
+    try {
+        auto cpi = make<VkCommandPoolCreateInfo>(VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO);
+        cpi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;  // re-recorded when something changes
+        cpi.queueFamilyIndex = device.queue_family();
+        check(fn.CreateCommandPool(dev, &cpi, nullptr, &command_pool_), "vkCreateCommandPool");
+        auto cai = make<VkCommandBufferAllocateInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO);
+        cai.commandPool = command_pool_;
+        cai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+        cai.commandBufferCount = 1;
+        check(fn.AllocateCommandBuffers(dev, &cai, &commands_), "vkAllocateCommandBuffers");
+        auto fci = make<VkFenceCreateInfo>(VK_STRUCTURE_TYPE_FENCE_CREATE_INFO);
+        check(fn.CreateFence(dev, &fci, nullptr, &fence_), "vkCreateFence");
+        VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kBindingCount};
+        auto dpi = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
+        dpi.maxSets = 1;
+        dpi.poolSizeCount = 1;
+        dpi.pPoolSizes = &ps;
+        check(fn.CreateDescriptorPool(dev, &dpi, nullptr, &descriptor_pool_), "vkCreateDescriptorPool");
+        auto dai = make<VkDescriptorSetAllocateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO);
+        dai.descriptorPool = descriptor_pool_;
+        dai.descriptorSetCount = 1;
+        dai.pSetLayouts = &set_layout_;
+        check(fn.AllocateDescriptorSets(dev, &dai, &preprocess_set_), "vkAllocateDescriptorSets");
+    } catch (...) {
+        release();  // the destructor does not run for a constructor that throws
+        throw;
+    }
+}
+
+Lane::~Lane() { release(); }
+
+void Lane::release() {
+    const Functions& fn = device_.fn();
+    VkDevice dev = device_.handle();
+    if (in_flight_) {
+        // Never free what the GPU may still read: wait for the run, or for the whole device where
+        // the wait itself failed.
+        VkResult r = failed_ ? VK_ERROR_UNKNOWN : fn.WaitForFences(dev, 1, &fence_, VK_TRUE, 60ull * 1000000000ull);
+        if (r != VK_SUCCESS) device_.wait_idle();
+        in_flight_ = false;
+    }
+    if (queries_) fn.DestroyQueryPool(dev, queries_, nullptr);
+    if (descriptor_pool_) fn.DestroyDescriptorPool(dev, descriptor_pool_, nullptr);
+    if (fence_) fn.DestroyFence(dev, fence_, nullptr);
+    if (command_pool_) fn.DestroyCommandPool(dev, command_pool_, nullptr);
+    queries_ = VK_NULL_HANDLE, descriptor_pool_ = VK_NULL_HANDLE, fence_ = VK_NULL_HANDLE, command_pool_ = VK_NULL_HANDLE;
+}
+
+uint64_t Lane::pixel_offset(int batch) const { return align_up(uint64_t(batch) * sizeof(PreprocessItem), align_); }
+
+void Lane::ensure(Buffer& buffer, uint64_t bytes, VkBufferUsageFlags usage, MemoryUse use, const char* what) {
+    if (buffer.handle() && buffer.size() >= bytes) return;
+    // Grown to what this run needs (in 64 KiB steps): frames of one size never grow it again, and
+    // the largest input seen bounds it.
+    buffer = Buffer();
+    ++buffers_;  // whatever comes next, what was recorded with the old buffer is stale
+    buffer = Buffer(device_, align_up(std::max<uint64_t>(bytes, 1), 64 * 1024), usage, use, what);
+}
+
+uint8_t* Lane::upload(uint64_t bytes) {
+    if (in_flight_) throw std::logic_error("Vulkan lane: the upload buffer is in use by a run in flight");
+    ensure(upload_, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT, MemoryUse::UploadDeviceLocal,
+           "upload buffer");
+    return static_cast<uint8_t*>(upload_.mapped());
+}
+
+void Lane::update_preprocess_set(const Plan& plan) {
+    const uint64_t pixels_at = pixel_offset(plan.shape().batch);
+    const uint64_t max_range = device_.features().max_storage_buffer_range;
+    VkDescriptorBufferInfo b[kBindingCount];
+    const VkDescriptorBufferInfo none{dummy_, 0, VK_WHOLE_SIZE};
+    b[kInput] = {upload_.handle(), pixels_at, std::min(upload_.size() - pixels_at, max_range)};
+    b[kInput2] = none;
+    b[kFilter] = {upload_.handle(), 0, uint64_t(plan.shape().batch) * sizeof(PreprocessItem)};
+    b[kBias] = none;
+    b[kOutput] = plan.input_range();
+    auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
+    w.dstSet = preprocess_set_;
+    w.descriptorCount = kBindingCount;
+    w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    w.pBufferInfo = b;
+    device_.fn().UpdateDescriptorSets(device_.handle(), 1, &w, 0, nullptr);
+}
+
+void Lane::record(const Plan& plan, bool images, OutputSet outputs, VkQueryPool queries, Timestamps timestamps) {
+    const Functions& fn = device_.fn();
+    VkCommandBuffer cb = commands_;
+    auto bi = make<VkCommandBufferBeginInfo>(VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO);
+    check(fn.BeginCommandBuffer(cb, &bi), "vkBeginCommandBuffer");
+    // Orders this run after everything submitted to the queue before it: runs of every lane share
+    // the plan's arena.
+    barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+    if (!images) {
+        const VkDescriptorBufferInfo in = plan.input_range();
+        VkBufferCopy c{0, in.offset, in.range};
+        fn.CmdCopyBuffer(cb, upload_.handle(), in.buffer, 1, &c);
+        barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    }
+    plan.record_network(cb, images ? preprocess_set_ : VK_NULL_HANDLE, queries, timestamps);
+    plan.record_readback(cb, readback_.handle(), outputs);
+    check(fn.EndCommandBuffer(cb), "vkEndCommandBuffer");
+    ++records_;
+}
+
+void Lane::submit(const Plan& plan, bool images, OutputSet outputs, Timestamps timestamps) {
+    if (in_flight_) throw std::logic_error("Vulkan lane: submit() while a run is in flight");
+    if (images && !plan.takes_images()) throw std::logic_error("Vulkan lane: the plan does not take images");
+    if (!images && upload_.size() < plan.input_range().range) throw std::logic_error("Vulkan lane: upload() holds no float input");
+    const Functions& fn = device_.fn();
+    VkDevice dev = device_.handle();
+    ensure(readback_, plan.readback_bytes(), VK_BUFFER_USAGE_TRANSFER_DST_BIT, MemoryUse::Readback, "output readback");
+    if (!device_.features().timestamps) timestamps = Timestamps::Off;
+    query_count_ = plan.query_count(timestamps, images);
+    if (query_count_ > query_capacity_) {
+        if (queries_) fn.DestroyQueryPool(dev, queries_, nullptr);
+        queries_ = VK_NULL_HANDLE;
+        query_capacity_ = 0;
+        ++buffers_;
+        auto qci = make<VkQueryPoolCreateInfo>(VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO);
+        qci.queryType = VK_QUERY_TYPE_TIMESTAMP;
+        qci.queryCount = query_count_;
+        check(fn.CreateQueryPool(dev, &qci, nullptr, &queries_), "vkCreateQueryPool");
+        query_capacity_ = query_count_;
+    }
+    const VkQueryPool queries = query_count_ ? queries_ : VK_NULL_HANDLE;
+    if (images) {
+        const SetKey sk{plan.id(), buffers_};
+        if (!(sk == set_key_)) {
+            set_key_ = {};
+            record_key_ = {};  // the command buffer binds the set: record again
+            update_preprocess_set(plan);
+            set_key_ = sk;
+        }
+    }
+    if (plan.shape().keep_all) outputs = OutputSet::All;
+    const RecordKey rk{plan.id(), images, outputs, buffers_, queries != VK_NULL_HANDLE, queries ? timestamps : Timestamps::Off};
+    if (!(rk == record_key_)) {
+        record_key_ = {};  // a failure part-way leaves it cleared: the next run records again
+        record(plan, images, outputs, queries, rk.timestamps);
+        record_key_ = rk;
+    }
+    upload_.flush();
+    check(fn.ResetFences(dev, 1, &fence_), "vkResetFences");
+    submitted_at_ = std::chrono::steady_clock::now();
+    device_.submit(std::span(&commands_, 1), fence_, "network");
+    in_flight_ = true;
+    failed_ = false;
+}
+
+void Lane::wait(uint64_t timeout_ns) {
+    if (!in_flight_) throw std::logic_error("Vulkan lane: wait() without a run in flight");
+    try {
+        device_.wait(fence_, timeout_ns, "the network");
+    } catch (...) {
+        failed_ = true;  // still in flight as far as memory is concerned
+        throw;
+    }
+    in_flight_ = false;
+    readback_.invalidate();
+    submit_wait_us_ = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - submitted_at_).count();
+}
+
+const float* Lane::readback(int64_t offset) const {
+    if (offset < 0 || uint64_t(offset) >= readback_.size()) throw std::invalid_argument("Vulkan lane: that tensor is not read back");
+    return reinterpret_cast<const float*>(static_cast<const char*>(readback_.mapped()) + offset);
+}
+
+std::vector<uint64_t> Lane::timestamps() const {
+    std::vector<uint64_t> ts(query_count_);
+    if (ts.empty() || in_flight_) return {};
+    check(device_.fn().GetQueryPoolResults(device_.handle(), queries_, 0, uint32_t(ts.size()), ts.size() * sizeof(uint64_t), ts.data(),
+                                           sizeof(uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+          "vkGetQueryPoolResults");
+    return ts;
 }
 
 }  // namespace posenet::engine::vk
