@@ -47,16 +47,6 @@ const char* file_type_text(mode_t mode) {
 
 }  // namespace
 
-VideoError::VideoError(std::string_view input, std::string_view reason)
-    : std::runtime_error(std::string(input) + ": " + std::string(reason)) {}
-
-int64_t frame_time_us(int64_t index, FrameRate rate) {
-    if (!rate.known()) rate = kDefaultFrameRate;
-    // index * 1e6 * den / num, rounded to nearest, in 128 bits (no overflow for any index).
-    const __int128 numerator = __int128(index) * 1000000 * rate.den;
-    return int64_t((numerator * 2 + rate.num) / (2 * __int128(rate.num)));
-}
-
 void check_frame_size(std::string_view input, int64_t width, int64_t height) {
     const std::string size = std::to_string(width) + "x" + std::to_string(height);
     if (width <= 0 || height <= 0) throw VideoError(input, "frame size " + size + " is not positive");
