@@ -2,7 +2,7 @@
 # One session of every GPU measurement the docs quote, in one go, each step bounded in time and its
 # output kept in OUT as it goes (a step that fails or runs out of time does not stop the others):
 #   bench/gpu_session.sh BUILD OUT SHARED [steps...]
-# steps (default all, in this order): devices tests peers device1 soak dask
+# steps (default all, in this order): devices tests peers device1 soak dask; also dask-sweep
 #   devices  `posenet devices`
 #   tests    the Vulkan, stream and public-API tests with the validation layer on
 #   peers    bench/peers_gpu.py: ours beside PyTorch/cuDNN on the same GPU (docs/PERFORMANCE.md)
@@ -10,6 +10,7 @@
 #   soak     bench posenet-soak: 100000 frames through one PoseStream, RSS sampled
 #   dask     python3 -m posenet.dask over the shared photos repeated: 1 GPU, 2 workers on 1 GPU,
 #            2 GPUs (when there are two), against the single-process stream (docs/SCALING.md)
+#   dask-sweep  workers per GPU and decoding threads per worker, 1 and 2 GPUs, 3 runs each
 # Needs: BUILD with tools, tests and bench; PYTHON_PATH_EXTRA (optional) where `posenet` the Python
 # package and dask live; SHARED the ../shared folder (models, images, peers).
 set -uo pipefail
@@ -50,8 +51,11 @@ for s in $steps; do
     soak)
         step soak 180 "$build/bench/posenet-soak" "$model" 100000 --backend vulkan --samples 20 --json "$out/soak.json" ;;
     dask)
+        # distributed 2022.12 (Debian 12) reads the GPU through NVML at start-up and fails with
+        # nvidia-ml-py >= 12 ('str' object has no attribute 'decode'); posenet needs none of it.
+        export DASK_DISTRIBUTED__DIAGNOSTICS__NVML=False
         photos=$(mktemp -d)
-        for k in $(seq -w 0 9); do for f in "$shared"/images/people/*.jpg "$shared"/images/people/*.png; do
+        for k in $(seq -w 0 99); do for f in "$shared"/images/people/*.jpg "$shared"/images/people/*.png; do
             [ -f "$f" ] && ln -sf "$f" "$photos/rep$k-$(basename "$f")"; done; done
         echo "dask: $(ls "$photos" | wc -l) images" | tee -a "$out/steps.txt"
         # the single-process stream over the same photos, decoded ahead (the peer of the Dask runs)
@@ -77,6 +81,35 @@ print(f"{sys.argv[2]}: {len(b)} results, {verdict} to {sys.argv[1]} ({len(a)})")
             rm -rf "$out"/dask-*-"$p"/shards
         done
         rm -rf "$photos" ;;
+    dask-sweep)
+        # where one GPU's and two GPUs' throughput go: workers per GPU and host decoding threads,
+        # three runs each over 7000 photos (fp16)
+        export DASK_DISTRIBUTED__DIAGNOSTICS__NVML=False
+        photos=$(mktemp -d)
+        for k in $(seq -w 0 199); do for f in "$shared"/images/people/*.jpg "$shared"/images/people/*.png; do
+            [ -f "$f" ] && ln -sf "$f" "$photos/rep$k-$(basename "$f")"; done; done
+        echo "dask-sweep: $(ls "$photos" | wc -l) images" | tee -a "$out/steps.txt"
+        while read -r name devices threads; do
+            [ "$gpus" -lt 2 ] && [[ $devices == *1* ]] && continue
+            for run in 1 2 3; do
+                rm -rf "$out/sweep"
+                step "sweep-$name-$run" 120 python3 -m posenet.dask --devices "$devices" --decode-threads "$threads" \
+                    --backend vulkan --precision fp16 --model "$model" "$photos" --partition-size 256 --batch-size 16 \
+                    --no-progress --force --out "$out/sweep"
+                echo "sweep $name devices=$devices decode-threads=$threads run $run: $(grep -o '[0-9.]* images/s' "$out/sweep-$name-$run.log")" |
+                    tee -a "$out/steps.txt"
+            done
+        done <<'CONFIGS'
+1gpu-1w-8t 0 8
+1gpu-1w-16t 0 16
+1gpu-2w-8t 0,0 8
+2gpu-2w-8t 0,1 8
+1gpu-2w-15t 0,0 15
+2gpu-2w-15t 0,1 15
+1gpu-4w-7t 0,0,0,0 7
+2gpu-4w-7t 0,0,1,1 7
+CONFIGS
+        rm -rf "$photos" "$out/sweep" ;;
     *) echo "unknown step $s" | tee -a "$out/steps.txt" ;;
     esac
 done
