@@ -520,7 +520,7 @@ public:
         std::shared_ptr<posenet::PoseDetector> d = detector.get();
         {
             py::gil_scoped_release release;  // starts a thread and a slot (device buffers) per frame in flight
-            state_ = std::make_shared<State>(std::move(d), std::move(options));
+            state_ = std::shared_ptr<State>(new State(std::move(d), std::move(options)), &destroy);
         }
         names_ = keypoint_names();
     }
@@ -570,11 +570,7 @@ public:
 
     // Waits for the frames in flight and drops their results; a call running in another thread keeps
     // its own reference and finishes first.
-    void close() {
-        std::shared_ptr<State> last = std::move(state_);
-        py::gil_scoped_release release;
-        last.reset();
-    }
+    void close() { state_.reset(); }  // destroy() releases the GIL
 
 private:
     // The detector is held as long as the stream: the stream must not outlive it.
@@ -584,6 +580,18 @@ private:
         State(std::shared_ptr<posenet::PoseDetector> d, posenet::StreamOptions o)
             : detector(std::move(d)), stream(*detector, std::move(o)) {}
     };
+
+    // Whoever drops the last reference (close(), garbage collection, a call that outlived close())
+    // waits for the frames in flight: without the GIL, which the stream's thread may need (the
+    // detector's log callback).
+    static void destroy(State* state) {
+        if (Py_IsInitialized() && PyGILState_Check()) {
+            py::gil_scoped_release release;
+            delete state;
+        } else {
+            delete state;
+        }
+    }
 
     std::shared_ptr<State> get() const {
         if (!state_) config_error("stream: used after close()");

@@ -1,6 +1,7 @@
 """posenet.Stream: frames in flight, results in push order, equal to estimate_poses; tracking;
 errors. On the tiny model written by conftest, plus the default model on a people photo where present."""
 
+import gc
 import sys
 import threading
 import time
@@ -188,6 +189,16 @@ def test_the_stream_holds_its_detector(tiny_model_json):
     stream.push(frame, 0)
     assert stream.next().poses == want
     stream.close()
+
+
+def test_collected_with_frames_in_flight(tiny_detector):
+    # The last reference goes with frames still running: they finish, their results are dropped.
+    stream = posenet.Stream(tiny_detector, frames_in_flight=4)
+    for i, f in enumerate(assorted_frames(4)):
+        stream.push(f, i)
+    del stream
+    gc.collect()
+    assert tiny_detector.estimate_poses(gradient_image(30, 40)) is not None
 
 
 def test_a_producer_thread_and_a_consumer_thread(tiny_detector):
