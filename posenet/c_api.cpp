@@ -2,16 +2,22 @@
 #include "posenet/posenet.h"
 
 #include <cstring>
+#include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "posenet/c_api_internal.h"
 #include "posenet/detector.h"
+#include "posenet/stream.h"
 
-struct posenet_detector {
-    posenet::PoseDetector detector;
-    std::string backend, device_name;
+struct posenet_stream {
+    posenet::PoseStream stream;
+    bool tracking;  // results carry track ids
 };
+
+static_assert(POSENET_STREAM_MAX_FRAMES_IN_FLIGHT == posenet::kMaxFramesInFlight);
 
 namespace {
 
@@ -24,6 +30,37 @@ posenet_status fail(posenet_status status, std::string message) {
     return status;
 }
 
+// The status of an exception, and its message.
+posenet_status classify(const std::exception_ptr& error, std::string& message) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const ConfigError& e) {
+        message = e.what();
+        return POSENET_ERROR_CONFIG;
+    } catch (const ModelError& e) {
+        message = e.what();
+        return POSENET_ERROR_MODEL;
+    } catch (const ImageError& e) {
+        message = e.what();
+        return POSENET_ERROR_IMAGE;
+    } catch (const DeviceError& e) {
+        message = e.what();
+        return POSENET_ERROR_DEVICE;
+    } catch (const std::bad_alloc&) {
+        message = "out of memory";
+        return POSENET_ERROR_OUT_OF_MEMORY;
+    } catch (const std::invalid_argument& e) {
+        message = e.what();
+        return POSENET_ERROR_INVALID_ARGUMENT;
+    } catch (const std::exception& e) {
+        message = e.what();
+        return POSENET_ERROR_INTERNAL;
+    } catch (...) {
+        message = "unknown exception";
+        return POSENET_ERROR_INTERNAL;
+    }
+}
+
 // Runs `body`, turning every exception into a status and the message posenet_last_error() returns.
 template <typename Body>
 posenet_status guarded(Body&& body) {
@@ -31,22 +68,10 @@ posenet_status guarded(Body&& body) {
     try {
         body();
         return POSENET_OK;
-    } catch (const ConfigError& e) {
-        return fail(POSENET_ERROR_CONFIG, e.what());
-    } catch (const ModelError& e) {
-        return fail(POSENET_ERROR_MODEL, e.what());
-    } catch (const ImageError& e) {
-        return fail(POSENET_ERROR_IMAGE, e.what());
-    } catch (const DeviceError& e) {
-        return fail(POSENET_ERROR_DEVICE, e.what());
-    } catch (const std::bad_alloc&) {
-        return fail(POSENET_ERROR_OUT_OF_MEMORY, "out of memory");
-    } catch (const std::invalid_argument& e) {
-        return fail(POSENET_ERROR_INVALID_ARGUMENT, e.what());
-    } catch (const std::exception& e) {
-        return fail(POSENET_ERROR_INTERNAL, e.what());
     } catch (...) {
-        return fail(POSENET_ERROR_INTERNAL, "unknown exception");
+        std::string message;
+        const posenet_status status = classify(std::current_exception(), message);
+        return fail(status, std::move(message));
     }
 }
 
@@ -74,6 +99,7 @@ T versioned(const T* given, const T& defaults, size_t first_version_size, const 
 constexpr size_t kDetectorConfigV1 = sizeof(posenet_detector_config);
 constexpr size_t kEstimationConfigV1 = sizeof(posenet_estimation_config);
 constexpr size_t kModelInfoV1 = sizeof(posenet_model_info);
+constexpr size_t kStreamOptionsV1 = sizeof(posenet_stream_options);
 
 PixelFormat pixel_format(int32_t f) {
     switch (f) {
@@ -118,17 +144,45 @@ EstimationConfig estimation_config(const posenet_estimation_config* given) {
     return e;
 }
 
+posenet_pose to_c(const Pose& pose) {
+    posenet_pose out;
+    out.score = pose.score;
+    for (int k = 0; k < kNumKeypoints; ++k) {
+        const Keypoint& kp = pose.keypoints[size_t(k)];
+        out.keypoints[k] = {k, kKeypointNames[size_t(k)].data(), kp.x, kp.y, kp.score};
+    }
+    return out;
+}
+
 posenet_poses* to_c(const std::vector<Pose>& poses) {
     auto* out = new posenet_poses{};
     out->count = poses.size();
     out->poses = poses.empty() ? nullptr : new posenet_pose[poses.size()];
-    for (size_t i = 0; i < poses.size(); ++i) {
-        out->poses[i].score = poses[i].score;
-        for (int k = 0; k < kNumKeypoints; ++k) {
-            const Keypoint& kp = poses[i].keypoints[size_t(k)];
-            out->poses[i].keypoints[k] = {k, kKeypointNames[size_t(k)].data(), kp.x, kp.y, kp.score};
-        }
+    for (size_t i = 0; i < poses.size(); ++i) out->poses[i] = to_c(poses[i]);
+    return out;
+}
+
+// A frame result with the storage its pointers point into.
+struct FrameResultC : posenet_frame_result {
+    std::string message;
+    std::vector<posenet_pose> pose_storage;
+    std::vector<int32_t> ids;
+};
+
+std::unique_ptr<FrameResultC> to_c(const FrameResult& r, bool tracking) {
+    auto out = std::make_unique<FrameResultC>();
+    out->struct_size = sizeof(posenet_frame_result);
+    out->index = r.index;
+    out->timestamp_us = r.timestamp_us;
+    out->height = r.height, out->width = r.width;
+    out->status = r.error ? classify(r.error, out->message) : POSENET_OK;
+    out->error = out->message.c_str();
+    for (const Pose& p : r.poses) {
+        out->pose_storage.push_back(to_c(p));
+        if (tracking) out->ids.push_back(p.id);
     }
+    out->poses = {out->pose_storage.size(), out->pose_storage.empty() ? nullptr : out->pose_storage.data()};
+    out->track_ids = tracking && !out->ids.empty() ? out->ids.data() : nullptr;
     return out;
 }
 
@@ -335,6 +389,109 @@ posenet_status posenet_image_load(const char* path, posenet_loaded_image** out) 
 }
 
 void posenet_image_destroy(posenet_loaded_image* image) { delete static_cast<LoadedImage*>(image); }
+
+void posenet_stream_options_init(posenet_stream_options* options) {
+    if (!options) return;
+    const StreamOptions d;
+    *options = {};
+    options->struct_size = sizeof *options;
+    options->estimation = nullptr;
+    options->frames_in_flight = d.frames_in_flight;
+    options->tracker = POSENET_TRACKER_NONE;
+    options->smoothing = 0;
+    options->on_result = nullptr;
+    options->on_result_user_data = nullptr;
+}
+
+posenet_status posenet_stream_create(posenet_detector* detector, const posenet_stream_options* given, posenet_stream** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(detector != nullptr, "posenet_stream_create: detector is NULL");
+        require(out != nullptr, "posenet_stream_create: out is NULL");
+        posenet_stream_options defaults;
+        posenet_stream_options_init(&defaults);
+        const posenet_stream_options c = versioned(given, defaults, kStreamOptionsV1, "stream options");
+        StreamOptions o;
+        o.estimation = estimation_config(c.estimation);
+        o.frames_in_flight = c.frames_in_flight;
+        if (c.tracker == POSENET_TRACKER_NONE) o.tracker = StreamTracker::None;
+        else if (c.tracker == POSENET_TRACKER_BOUNDING_BOX) o.tracker = StreamTracker::BoundingBox;
+        else if (c.tracker == POSENET_TRACKER_KEYPOINT) o.tracker = StreamTracker::Keypoint;
+        else
+            throw ConfigError("stream options: tracker " + std::to_string(c.tracker) +
+                              ": should be 0 (none), 1 (bounding box) or 2 (keypoint)");
+        if (c.smoothing) o.smoothing = PoseSmootherConfig{};  // kMoveNetKeypointFilterConfig, normalized
+        const bool tracking = o.tracker != StreamTracker::None;
+        if (c.on_result) {
+            const posenet_stream_callback callback = c.on_result;
+            void* user = c.on_result_user_data;
+            // Runs on the stream's thread; an exception here (no memory for the copy) stops the
+            // stream as a failed frame would, and flush() reports it.
+            o.on_result = [callback, user, tracking](FrameResult&& r) { callback(user, to_c(r, tracking).get()); };
+        }
+        *out = new posenet_stream{PoseStream(detector->detector, std::move(o)), tracking};
+    });
+}
+
+void posenet_stream_destroy(posenet_stream* stream) { delete stream; }
+
+posenet_status posenet_stream_push(posenet_stream* stream, const posenet_image* frame, int64_t timestamp_us) {
+    return guarded([&] {
+        require(stream != nullptr, "posenet_stream_push: stream is NULL");
+        require(frame != nullptr, "posenet_stream_push: frame is NULL");
+        stream->stream.push(image_view(*frame), timestamp_us);
+    });
+}
+
+posenet_status posenet_stream_next(posenet_stream* stream, posenet_frame_result** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(stream != nullptr, "posenet_stream_next: stream is NULL");
+        require(out != nullptr, "posenet_stream_next: out is NULL");
+        *out = to_c(stream->stream.next(), stream->tracking).release();
+    });
+}
+
+posenet_status posenet_stream_try_next(posenet_stream* stream, posenet_frame_result** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(stream != nullptr, "posenet_stream_try_next: stream is NULL");
+        require(out != nullptr, "posenet_stream_try_next: out is NULL");
+        if (auto r = stream->stream.try_next()) *out = to_c(*r, stream->tracking).release();
+    });
+}
+
+posenet_status posenet_stream_flush(posenet_stream* stream, posenet_frame_result_list** out) {
+    if (out) *out = nullptr;
+    return guarded([&] {
+        require(stream != nullptr, "posenet_stream_flush: stream is NULL");
+        require(out != nullptr, "posenet_stream_flush: out is NULL");
+        // Out of memory while copying: these results are lost (POSENET_ERROR_OUT_OF_MEMORY).
+        std::vector<FrameResult> results = stream->stream.flush();
+        std::vector<std::unique_ptr<FrameResultC>> made;
+        made.reserve(results.size());
+        for (const FrameResult& r : results) made.push_back(to_c(r, stream->tracking));
+        auto list = std::make_unique<posenet_frame_result_list>();
+        list->count = made.size();
+        list->results = made.empty() ? nullptr : new posenet_frame_result*[made.size()];
+        for (size_t i = 0; i < made.size(); ++i) list->results[i] = made[i].release();
+        *out = list.release();
+    });
+}
+
+size_t posenet_stream_pending(const posenet_stream* stream) {
+    last_error.clear();
+    return stream ? stream->stream.pending() : 0;
+}
+
+void posenet_frame_result_destroy(posenet_frame_result* result) { delete static_cast<FrameResultC*>(result); }
+
+void posenet_frame_result_list_destroy(posenet_frame_result_list* list) {
+    if (!list) return;
+    for (size_t i = 0; i < list->count; ++i) posenet_frame_result_destroy(list->results[i]);
+    delete[] list->results;
+    delete list;
+}
 
 int32_t posenet_device_count(void) {
     last_error.clear();

@@ -28,6 +28,28 @@
  *       posenet_poses_destroy(poses);
  *   }
  *   posenet_image_destroy(photo);
+ *
+ *   // Video: frames in flight, results in push order (posenet_stream_* below).
+ *   posenet_stream_options so;
+ *   posenet_stream_options_init(&so);
+ *   so.estimation = &estimation;
+ *   so.tracker = POSENET_TRACKER_KEYPOINT;                     // track ids in result->track_ids
+ *   posenet_stream* stream = NULL;
+ *   posenet_stream_create(detector, &so, &stream);
+ *   posenet_frame_result* result = NULL;
+ *   while (next_frame(&frame, &t_us)) {                       // frame: a posenet_image; reusable once push returns
+ *       if (posenet_stream_push(stream, &frame, t_us) != POSENET_OK) break;
+ *       while (posenet_stream_try_next(stream, &result) == POSENET_OK && result) {
+ *           show(result);                                     // result->poses, ->index, ->timestamp_us, ->status
+ *           posenet_frame_result_destroy(result);
+ *       }
+ *   }
+ *   posenet_frame_result_list* rest = NULL;
+ *   if (posenet_stream_flush(stream, &rest) == POSENET_OK) {  // waits for the frames still in flight
+ *       for (size_t i = 0; i < rest->count; ++i) show(rest->results[i]);
+ *       posenet_frame_result_list_destroy(rest);
+ *   }
+ *   posenet_stream_destroy(stream);                           // before its detector
  *   posenet_detector_destroy(detector);
  *
  * Conventions:
@@ -41,7 +63,7 @@
  *   it lacks keep their defaults), so the ABI can grow.
  * - Sizes are height before width. Pixels are 8-bit; rows are row_stride_bytes apart (0: packed).
  * - Threads: one detector may be used from several threads (calls are serialized); separate
- *   detectors run concurrently. posenet_last_error() is per thread.
+ *   detectors run concurrently. posenet_last_error() is per thread. A stream: see posenet_stream.
  */
 #ifndef POSENET_POSENET_H
 #define POSENET_POSENET_H
@@ -223,6 +245,96 @@ POSENET_API void posenet_poses_destroy(posenet_poses* poses);
 /* Decodes a PNG, JPEG or PNM file into RGB8. On success *out is owned by the caller. */
 POSENET_API posenet_status posenet_image_load(const char* path, posenet_loaded_image** out);
 POSENET_API void posenet_image_destroy(posenet_loaded_image* image);
+
+/* ---------------------------------------------------------------------------------------------
+ * Streams (video): frames through a detector with several in flight at once, results in the order
+ * the frames were pushed, with optional track ids and keypoint smoothing as pose-detection gives them
+ * to MoveNet's poses. The C face of posenet::PoseStream (posenet/stream.h), which says how it runs.
+ *
+ * Threads: push from one thread at a time (concurrent pushes are serialized, in no defined order);
+ * next, try_next, flush and pending from any thread, each result going to exactly one caller. Or
+ * callback mode (posenet_stream_options.on_result): the stream's own thread hands every result over,
+ * in order, and next/try_next are refused.
+ * Errors: a bad frame is refused by posenet_stream_push (POSENET_ERROR_INVALID_ARGUMENT) and takes no
+ * index. A frame that fails while it runs (a lost device...) comes back as its result with `status`
+ * and `error` set; the stream stops there: every later frame in flight comes back with the same
+ * error, and posenet_stream_push returns it from then on. */
+
+typedef struct posenet_stream posenet_stream;
+
+typedef enum posenet_tracker {
+    POSENET_TRACKER_NONE = 0,
+    POSENET_TRACKER_BOUNDING_BOX = 1, /* IoU of the boxes around the keypoints; pose-detection's defaults */
+    POSENET_TRACKER_KEYPOINT = 2      /* OKS of the keypoints; pose-detection's defaults */
+} posenet_tracker;
+
+/* One frame's result. Made by the library; release with posenet_frame_result_destroy. */
+typedef struct posenet_frame_result {
+    uint32_t struct_size;     /* sizeof the library's struct: fields past it are absent (a library older than the header) */
+    uint64_t index;           /* 0, 1, 2, ... in push order */
+    int64_t timestamp_us;     /* as pushed */
+    int32_t height, width;    /* of the frame */
+    int32_t status;           /* posenet_status: POSENET_OK, or why the frame failed */
+    const char* error;        /* "" when status is POSENET_OK, else the message; valid while the result lives */
+    posenet_poses poses;      /* as posenet_estimate_poses gives them (frame pixels); count 0 on error */
+    const int32_t* track_ids; /* poses.count track ids (from 1, never reused) when the stream tracks; NULL otherwise */
+} posenet_frame_result;
+
+/* Results of posenet_stream_flush, in order. Release with posenet_frame_result_list_destroy (which
+ * releases every result in it). */
+typedef struct posenet_frame_result_list {
+    size_t count;
+    posenet_frame_result** results;
+} posenet_frame_result_list;
+
+/* Callback mode: called on the stream's thread with every result, in order. `result` is valid during
+ * the call only. It must not call posenet_stream_push, _next, _try_next or _flush of this stream
+ * (they return POSENET_ERROR_CONFIG there), and should return quickly: the next result waits for it. */
+typedef void (*posenet_stream_callback)(void* user_data, const posenet_frame_result* result);
+
+typedef struct posenet_stream_options {
+    uint32_t struct_size;                          /* set by posenet_stream_options_init */
+    const posenet_estimation_config* estimation;   /* NULL (default): the defaults; read by posenet_stream_create only */
+    int32_t frames_in_flight;                      /* 1..POSENET_STREAM_MAX_FRAMES_IN_FLIGHT, default 3 */
+    int32_t tracker;                               /* posenet_tracker, default POSENET_TRACKER_NONE */
+    /* 1: keypoint smoothing after tracking, MoveNet's One Euro settings, a filter per track id (untracked
+     * poses share one: meant for one pose a frame); default 0 */
+    int32_t smoothing;
+    posenet_stream_callback on_result;             /* NULL (default): pull mode (next, try_next, flush) */
+    void* on_result_user_data;
+} posenet_stream_options;
+
+#define POSENET_STREAM_MAX_FRAMES_IN_FLIGHT 16
+
+POSENET_API void posenet_stream_options_init(posenet_stream_options* options);
+
+/* Starts a stream over `detector` (options NULL: the defaults), one slot per frame in flight. On
+ * success *out owns the stream (posenet_stream_destroy). The detector must outlive the stream; its
+ * own calls still work meanwhile. POSENET_ERROR_CONFIG for options out of range. */
+POSENET_API posenet_status posenet_stream_create(posenet_detector* detector, const posenet_stream_options* options,
+                                                 posenet_stream** out);
+/* Waits for the frames in flight and drops their results (posenet_stream_flush first to keep them). */
+POSENET_API void posenet_stream_destroy(posenet_stream* stream);
+
+/* Copies the frame and starts it; blocks only while every slot is busy. The pixels may be reused
+ * as soon as it returns. POSENET_ERROR_INVALID_ARGUMENT for a frame that cannot be read (nothing is
+ * taken); the failed frame's status (e.g. POSENET_ERROR_DEVICE) once the stream has stopped. */
+POSENET_API posenet_status posenet_stream_push(posenet_stream* stream, const posenet_image* frame, int64_t timestamp_us);
+/* The next result in order, waiting for it. On success *out is owned by the caller (check its
+ * status: a failed frame is a result too). POSENET_ERROR_CONFIG when no frame is pending, or in
+ * callback mode. */
+POSENET_API posenet_status posenet_stream_next(posenet_stream* stream, posenet_frame_result** out);
+/* The next result in order if it is done, without waiting: POSENET_OK with *out set (owned by the
+ * caller) or NULL (none ready). POSENET_ERROR_CONFIG in callback mode. */
+POSENET_API posenet_status posenet_stream_try_next(posenet_stream* stream, posenet_frame_result** out);
+/* Waits until every frame pushed so far is done; on success *out holds the results not taken yet,
+ * in order (owned by the caller; count may be 0). Callback mode: waits until the callback had them
+ * all, *out is empty. */
+POSENET_API posenet_status posenet_stream_flush(posenet_stream* stream, posenet_frame_result_list** out);
+/* Frames pushed whose results were not taken (or not yet given to the callback); 0 for NULL. */
+POSENET_API size_t posenet_stream_pending(const posenet_stream* stream);
+POSENET_API void posenet_frame_result_destroy(posenet_frame_result* result);
+POSENET_API void posenet_frame_result_list_destroy(posenet_frame_result_list* list);
 
 /* Vulkan devices on this machine (0 where there is no loader or device) and the name of one (valid
  * until the next call on this thread; NULL for an index out of range). */

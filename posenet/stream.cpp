@@ -12,8 +12,6 @@ namespace posenet {
 
 namespace {
 
-constexpr int kMaxFramesInFlight = 16;
-
 std::string message_of(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);

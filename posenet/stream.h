@@ -69,10 +69,13 @@ struct FrameResult {
 
 using FrameCallback = std::function<void(FrameResult&&)>;
 
+// The most frames a stream keeps in flight (StreamOptions::frames_in_flight).
+inline constexpr int kMaxFramesInFlight = 16;
+
 struct StreamOptions {
     EstimationConfig estimation{};
-    // Frames between push() and their result at once, 1..16. 1: no overlap; 3: the next frame's
-    // upload and the previous frame's decoding overlap the current frame's network.
+    // Frames between push() and their result at once, 1..kMaxFramesInFlight (16). 1: no overlap; 3:
+    // the next frame's upload and the previous frame's decoding overlap the current frame's network.
     int frames_in_flight = 3;
     // Track ids, as MoveNet's multi-pose detector does (posenet/tracking.h), from each frame's
     // timestamp and size; the config of the tracker chosen is used.

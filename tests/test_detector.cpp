@@ -135,6 +135,45 @@ TEST_CASE("detector: bad images are clear errors") {
     CHECK_THROWS_WITH(load_image(dir / "missing.png"), doctest::Contains("missing.png"));
 }
 
+TEST_CASE("detect CLI: many images (several in flight) give each image's own poses and overlay, in order") {
+    auto blob = tiny_blob("detect-cli-many");
+    auto dir = blob.parent_path();
+    std::vector<std::string> photos;
+    for (int i = 0; i < 7; ++i) {
+        const int w = 30 + i * 7, h = 20 + (i % 3) * 11;
+        const fs::path path = dir / ("photo-" + std::to_string(i) + ".ppm");
+        std::ofstream ppm(path, std::ios::binary);
+        ppm << "P6\n" << w << " " << h << "\n255\n";
+        for (int y = 0; y < h; ++y)
+            for (int x = 0; x < w; ++x) ppm << char(x * 6 + i * 30) << char(y * 8) << char(128 + (x ^ y) * i);
+        photos.push_back(path.string());
+    }
+    const std::string cli = posenet_cli() + " detect --backend cpu --model " + blob.string() +
+                            " --input-resolution 33 --max-poses 3 --score-threshold 0.1 ";
+    std::string all;
+    for (const auto& p : photos) all += " " + p;
+    auto r = run_command(cli + all + " --json - --overlay " + (dir / "all").string());
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    const auto together = nlohmann::json::parse(r.output);
+    REQUIRE(together.size() == photos.size());
+    for (size_t i = 0; i < photos.size(); ++i) {
+        CAPTURE(i);
+        auto one = run_command(cli + photos[i] + " --json - --overlay " + (dir / ("one-" + std::to_string(i))).string());
+        REQUIRE_MESSAGE(one.exit_code == 0, one.output);
+        CHECK(together[i] == nlohmann::json::parse(one.output)[0]);
+        const std::string png = "photo-" + std::to_string(i) + ".png";
+        std::ifstream a(dir / "all" / png, std::ios::binary), b(dir / ("one-" + std::to_string(i)) / png, std::ios::binary);
+        CHECK(std::string(std::istreambuf_iterator<char>(a), {}) == std::string(std::istreambuf_iterator<char>(b), {}));
+    }
+    // A broken image among them: the error names it, after the images before it were reported.
+    std::ofstream(dir / "broken.png") << "not a png";
+    r = run_command(cli + photos[0] + " " + photos[1] + " " + (dir / "broken.png").string() + " " + photos[2]);
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("broken.png") != std::string::npos);
+    CHECK(r.output.find("photo-1.ppm (") != std::string::npos);
+    CHECK(r.output.find("photo-2.ppm (") == std::string::npos);
+}
+
 TEST_CASE("detect CLI: poses as JSON, overlays, and clean failures") {
     auto blob = tiny_blob("detect-cli");
     auto dir = blob.parent_path();

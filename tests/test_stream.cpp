@@ -1,5 +1,6 @@
 // The streaming engine: PoseStream (results in order, equal to estimate_poses, tracking and smoothing
-// as the classes give them, pull and callback modes, threads, errors), the detector's memory over
+// as the classes give them, pull and callback modes, threads, errors; a failed frame through the C
+// API, which tests/c_api/test_c_api.c cannot cause), the detector's memory over
 // frames of many sizes and formats (one plan), plan eviction, lanes in flight, and a soak run. Vulkan
 // runs on whatever device there is (lavapipe here) with the validation layer on where installed:
 // any message fails.
@@ -13,8 +14,10 @@
 #include "bench/measure.h"
 #include "engine/blob.h"
 #include "engine/tfjs_model.h"
+#include "posenet/c_api_internal.h"
 #include "posenet/detector.h"
 #include "posenet/detector_internal.h"
+#include "posenet/posenet.h"
 #include "posenet/stream.h"
 #include "tests/test_support.h"
 #include "tests/test_vulkan_support.h"
@@ -460,6 +463,63 @@ TEST_CASE("stream: errors") {
             CHECK_THROWS_WITH(stream.push(frames[2].view, 0), "callback failed");
         }
     }
+}
+
+TEST_CASE("stream: the C API gives a failed frame's status and message as its result, then push returns it") {
+    posenet_detector_config config;
+    posenet_detector_config_init(&config);
+    const std::string model = tiny_blob().string();
+    config.model_path = model.c_str();
+    config.input_height = config.input_width = 33;
+    config.backend = POSENET_BACKEND_CPU;
+    posenet_detector* detector = nullptr;
+    REQUIRE(posenet_detector_create(&config, &detector) == POSENET_OK);
+    auto& impl = DetectorAccess::impl(detector->detector);
+    impl.executor = std::make_unique<FailingExecutor>(std::move(impl.executor), 2);  // frame 2 fails
+    posenet_stream_options options;
+    posenet_stream_options_init(&options);
+    options.frames_in_flight = 2;
+    posenet_stream* stream = nullptr;
+    REQUIRE(posenet_stream_create(detector, &options, &stream) == POSENET_OK);
+    std::vector<Frame> frames;
+    for (int i = 0; i < 8; ++i) frames.push_back(convert(gradient(i), PixelFormat::RGB8, 0));
+    auto c_image = [](const Frame& f) {
+        return posenet_image{f.view.data, f.view.height, f.view.width, f.view.row_stride_bytes, POSENET_PIXEL_RGB8};
+    };
+    size_t pushed = 0;
+    for (; pushed < frames.size(); ++pushed) {
+        const posenet_image image = c_image(frames[pushed]);
+        const posenet_status status = posenet_stream_push(stream, &image, int64_t(pushed) * 100);
+        if (status == POSENET_OK) continue;
+        CHECK(status == POSENET_ERROR_DEVICE);
+        CHECK(std::string(posenet_last_error()) == "injected: device lost");
+        break;
+    }
+    CHECK(pushed >= 3);
+    CHECK(pushed < frames.size());  // the stream stopped taking frames
+    posenet_frame_result_list* list = nullptr;
+    REQUIRE(posenet_stream_flush(stream, &list) == POSENET_OK);
+    REQUIRE(list != nullptr);
+    REQUIRE(list->count == pushed);
+    for (size_t i = 0; i < list->count; ++i) {
+        CAPTURE(i);
+        const posenet_frame_result& r = *list->results[i];
+        CHECK(r.index == i);
+        CHECK(r.timestamp_us == int64_t(i) * 100);
+        CHECK(r.height == 30);
+        CHECK(r.width == 40);
+        CHECK(r.status == (i < 2 ? POSENET_OK : POSENET_ERROR_DEVICE));
+        CHECK(std::string(r.error) == (i < 2 ? "" : "injected: device lost"));
+        CHECK(r.poses.count == (i < 2 ? 1u : 0u));
+        CHECK((r.poses.poses == nullptr) == (i >= 2));
+        CHECK(r.track_ids == nullptr);
+    }
+    posenet_frame_result_list_destroy(list);
+    const posenet_image image = c_image(frames[0]);
+    CHECK(posenet_stream_push(stream, &image, 0) == POSENET_ERROR_DEVICE);
+    CHECK(std::string(posenet_last_error()) == "injected: device lost");
+    posenet_stream_destroy(stream);
+    posenet_detector_destroy(detector);
 }
 
 TEST_CASE("detector memory: one plan and flat memory over frames of many sizes and formats; batches equal single frames") {

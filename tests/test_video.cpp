@@ -521,6 +521,48 @@ TEST_CASE("video CLI: track ids are present and stable in a static scene; --smoo
     CHECK(r.output.find("needs --track") != std::string::npos);
 }
 
+TEST_CASE("video CLI: --frames-in-flight 1, 3 and 16 give identical JSON Lines and overlays") {
+    Fixture f("video-in-flight");
+    write_mp4(f.path("moving.mp4"), 64, 48, 10, {10, 1});
+    fs::create_directories(f.path("out"));
+    for (const std::string args : {"", "--max-poses 3 --track bbox --smooth", "--track keypoint --smooth"}) {
+        CAPTURE(args);
+        std::string first_lines;
+        std::vector<video::Frame> first_overlay;
+        for (const std::string in_flight : {"1", "3", "16"}) {
+            CAPTURE(in_flight);
+            const fs::path overlay = f.path("out/o-" + in_flight + ".mp4");
+            auto r = run_command(f.video(f.path("moving.mp4").string() + " " + args + " --frames-in-flight " + in_flight +
+                                         " --jsonl - --overlay " + overlay.string()));
+            REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+            REQUIRE(parse_lines(r.output).size() == 10);
+            const auto frames = decode_all({overlay.string()});
+            REQUIRE(frames.size() == 10);
+            if (in_flight == "1") {
+                first_lines = r.output;
+                first_overlay = frames;
+                continue;
+            }
+            CHECK(r.output == first_lines);
+            for (size_t i = 0; i < frames.size(); ++i) {
+                CHECK(frames[i].timestamp_us == first_overlay[i].timestamp_us);
+                CHECK(frames[i].image.pixels == first_overlay[i].image.pixels);
+            }
+        }
+        // The default (3) too, and the lines are the frames' own, in order.
+        auto r = run_command(f.video(f.path("moving.mp4").string() + " " + args + " --jsonl -"));
+        REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+        CHECK(r.output == first_lines);
+        const auto lines = parse_lines(r.output);
+        for (size_t i = 0; i < lines.size(); ++i) CHECK(lines[i]["frame"] == i);
+    }
+    for (const std::string bad : {"0", "17", "-2", "many"}) {
+        auto r = run_command(f.video(f.path("moving.mp4").string() + " --frames-in-flight " + bad + " --jsonl -"));
+        CHECK(r.exit_code == 2);
+        CHECK_MESSAGE(r.output.find("--frames-in-flight") != std::string::npos, r.output);
+    }
+}
+
 TEST_CASE("overlay: track colours are distinct, stable, and drawn for tracked poses") {
     CHECK(track_colour(1) == track_colour(13));
     for (int a = 0; a < 12; ++a)

@@ -1,9 +1,11 @@
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "posenet/overlay.h"
+#include "posenet/stream.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
 #include "tools/video/image_folder_source.h"
@@ -88,13 +90,22 @@ int cmd_detect(int argc, char** argv) {
     if (!overlay.empty()) std::filesystem::create_directories(overlay);
     const auto overlay_files = overlay.empty() ? std::vector<std::filesystem::path>() : overlay_names(images, overlay);
 
-    // One image at a time; outputs appear only once every image succeeded.
+    // Images go through a PoseStream: the next one is decoded while the network works on this one.
+    // Results come in order; the images whose results are pending wait in `in_flight` (their pixels
+    // only when an overlay needs them). Outputs appear only once every image succeeded.
     StagedOutputs staged;
     nlohmann::json all = nlohmann::json::array();
     video::ProgressLine progress(show_progress, "image", int64_t(images.size()));
-    for (size_t i = 0; i < images.size(); ++i) {
-        const Image image = load_image(images[i]);
-        auto poses = detector.estimate_poses(image.view(), est);
+    StreamOptions stream_options;
+    stream_options.estimation = est;
+    PoseStream stream(detector, stream_options);
+    std::deque<Image> in_flight;
+    size_t done = 0;
+    auto write_result = [&](FrameResult&& result) {
+        if (!result.ok()) std::rethrow_exception(result.error);
+        const size_t i = done;
+        const Image& image = in_flight.front();
+        const std::vector<Pose>& poses = result.poses;
         progress.clear();  // the lines below go to the same terminal
         nlohmann::json entry{{"image", images[i]}, {"width", image.width}, {"height", image.height},
                              {"poses", nlohmann::json::array()}};
@@ -115,8 +126,23 @@ int cmd_detect(int argc, char** argv) {
             if (!quiet) std::printf("  overlay: %s\n", overlay_files[i].string().c_str());
         }
         std::fflush(stdout);
-        progress.update(int64_t(i) + 1);
+        in_flight.pop_front();
+        progress.update(int64_t(++done));
+    };
+    for (size_t i = 0; i < images.size(); ++i) {
+        Image image;
+        try {
+            image = load_image(images[i]);
+        } catch (...) {
+            for (FrameResult& result : stream.flush()) write_result(std::move(result));  // the images before it, as before
+            throw;
+        }
+        stream.push(image.view(), int64_t(i));
+        if (overlay.empty()) image.pixels = {};  // only the size is needed from here
+        in_flight.push_back(std::move(image));
+        while (auto result = stream.try_next()) write_result(std::move(*result));
     }
+    for (FrameResult& result : stream.flush()) write_result(std::move(result));
     if (!json_out.empty() && json_out != "-") write_atomically(json_out, all.dump(2));
     staged.commit();
     progress.finish(int64_t(images.size()));

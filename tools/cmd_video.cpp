@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -14,7 +15,7 @@
 
 #include "posenet/overlay.h"
 #include "posenet/smoothing.h"
-#include "posenet/tracking.h"
+#include "posenet/stream.h"
 #include "tools/commands.h"
 #include "tools/model_options.h"
 #include "tools/video/frame_source.h"
@@ -28,7 +29,8 @@ namespace posenet::cli {
 static const std::string kHelp = std::string(
     "usage: posenet video INPUT... [model options] [--jsonl OUT|-] [--overlay OUT.mp4] [--track none|bbox|keypoint]\n"
     "                     [--smooth] [--max-poses N] [--score-threshold S] [--nms-radius R] [--flip]\n"
-    "                     [--size WxH] [--rate FPS] [--max-frames N] [--overlay-codec auto|h264|mpeg4] [--quiet]\n"
+    "                     [--size WxH] [--rate FPS] [--max-frames N] [--overlay-codec auto|h264|mpeg4]\n"
+    "                     [--frames-in-flight N] [--quiet]\n"
     "\n"
     "Estimates poses in every frame, as `posenet detect` does in one photo. INPUT is one of:\n"
     "  a video file            anything FFmpeg's libavformat/libavcodec decode (MP4, MKV, WebM, AVI, ...),\n"
@@ -56,6 +58,8 @@ static const std::string kHelp = std::string(
     "  --rate FPS              images and frames on stdin: their rate (default 30; N, N.N or N/D); a camera:\n"
     "                          the rate to ask for. Video files keep their own timestamps\n"
     "  --max-frames N          stop after N frames\n"
+    "  --frames-in-flight N    frames the network works on at once, 1..16 (default 3): the next frame's\n"
+    "                          decoding and upload overlap the current one's network; outputs are the same\n"
     "  --quiet                 no progress line (it is shown only when stderr is a terminal)\n") +
     kModelOptionsHelp;
 
@@ -63,35 +67,6 @@ namespace {
 
 using video::Frame;
 
-// The one place a frame meets the network. posenet::PoseStream (posenet/stream.h) will replace this
-// loop with a pipelined one.
-std::vector<Pose> estimate_frame_poses(PoseDetector& detector, const Frame& frame, const EstimationConfig& config) {
-    return detector.estimate_poses(frame.image.view(), config);
-}
-
-// Track ids and smoothing, in MoveNet's order: track, then smooth each track with its own filter.
-class TemporalFilters {
-public:
-    TemporalFilters(const std::string& track, bool smooth) {
-        if (track == "bbox") tracker_ = std::make_unique<BoundingBoxTracker>();
-        else if (track == "keypoint") tracker_ = std::make_unique<KeypointTracker>();
-        if (smooth) smoother_.emplace();  // kMoveNetKeypointFilterConfig, on normalized keypoints
-    }
-    bool tracking() const { return tracker_ != nullptr; }
-    std::vector<Pose> apply(std::vector<Pose> poses, const Frame& frame) {
-        const ImageSize size{.height = frame.image.height, .width = frame.image.width};
-        if (tracker_) poses = tracker_->apply(std::move(poses), frame.timestamp_us, size);
-        if (smoother_) {
-            if (tracker_) poses = smoother_->apply(std::move(poses), frame.timestamp_us, size, tracker_->track_ids());
-            else poses = smoother_->apply(std::move(poses), frame.timestamp_us, size);
-        }
-        return poses;
-    }
-
-private:
-    std::unique_ptr<PoseTracker> tracker_;
-    std::optional<PoseSmoother> smoother_;
-};
 
 // One JSON Lines record: pose-detection's Pose ({score, keypoints: [{x, y, score, name}], id}).
 std::string frame_record(const Frame& frame, const std::vector<Pose>& poses, bool tracked) {
@@ -205,6 +180,7 @@ int cmd_video(int argc, char** argv) {
     const std::string size = args.option("--size");
     const std::string rate = args.option("--rate");
     const std::string max_frames_text = args.option("--max-frames");
+    const std::string in_flight_text = args.option("--frames-in-flight");
     const bool quiet = args.flag("--quiet");
     const auto inputs = args.positional();
 
@@ -219,6 +195,20 @@ int cmd_video(int argc, char** argv) {
     int64_t max_frames = 0;
     if (!max_frames_text.empty() && (max_frames = parse_int(max_frames_text, "--max-frames")) < 1)
         throw UsageError("--max-frames must be at least 1, got '" + max_frames_text + "'");
+    StreamOptions stream_options;
+    stream_options.estimation = est;
+    if (!in_flight_text.empty()) {
+        stream_options.frames_in_flight = parse_int(in_flight_text, "--frames-in-flight");
+        if (stream_options.frames_in_flight < 1 || stream_options.frames_in_flight > kMaxFramesInFlight)
+            throw UsageError("--frames-in-flight must be 1.." + std::to_string(kMaxFramesInFlight) + ", got '" +
+                             in_flight_text + "'");
+    }
+    // Tracking and smoothing in MoveNet's order (track, then smooth each track with its own filter), by
+    // the stream, with pose-detection's default tracker configs and MoveNet's One Euro settings.
+    if (track == "bbox") stream_options.tracker = StreamTracker::BoundingBox;
+    else if (track == "keypoint") stream_options.tracker = StreamTracker::Keypoint;
+    if (smooth) stream_options.smoothing = PoseSmootherConfig{};
+    const bool tracking = stream_options.tracker != StreamTracker::None;
     video::SourceOptions source_options;
     if (!size.empty()) parse_frame_size(size, source_options.width, source_options.height);
     if (!rate.empty()) source_options.rate = parse_frame_rate(rate);
@@ -232,7 +222,6 @@ int cmd_video(int argc, char** argv) {
     video::install_interrupt_handlers();
     auto source = video::open_frame_source(inputs, source_options);
     PoseDetector detector(config, options);
-    TemporalFilters temporal(track, smooth);
     video::ProgressLine progress(!quiet, "frame", source->expected_frames());
     if (progress.shown()) {
         const ModelInfo& info = detector.model_info();
@@ -251,9 +240,34 @@ int cmd_video(int argc, char** argv) {
     const std::filesystem::path overlay_tmp = overlay.empty() ? std::filesystem::path() : staged.stage(overlay);
     std::unique_ptr<video::VideoEncoder> encoder;  // made at the first frame: its size
 
-    Frame frame;
+    // Frames run through a PoseStream, several at once; their results come back in push order. The
+    // frames in flight wait in `in_flight` (oldest first) for their results: the overlay draws on
+    // their pixels. Written frames go to `spare`, so the source decodes into buffers it had before.
+    PoseStream stream(detector, stream_options);
+    std::deque<Frame> in_flight;
+    std::vector<Frame> spare;
+    int64_t written = 0;
+    auto write_result = [&](FrameResult&& result) {
+        if (!result.ok()) std::rethrow_exception(result.error);
+        Frame& frame = in_flight.front();
+        if (lines) lines->write(frame_record(frame, result.poses, tracking));
+        if (!overlay.empty()) {
+            if (!encoder)
+                encoder = std::make_unique<video::VideoEncoder>(overlay_tmp, overlay, frame.image.width, frame.image.height,
+                                                                source->frame_rate(), codec);
+            Image drawn = frame.image;
+            draw_poses(drawn, result.poses, min_kp);
+            encoder->write(drawn, frame.timestamp_us);
+        }
+        spare.push_back(std::move(frame));
+        in_flight.pop_front();
+        progress.update(++written);
+    };
+
     int64_t frames = 0;
     for (; max_frames == 0 || frames < max_frames; ++frames) {
+        Frame frame;
+        if (!spare.empty()) frame = std::move(spare.back()), spare.pop_back();
         const bool got = !video::interrupted() && source->next(frame);
         if (const int signal_number = video::interrupted()) {
             // A camera has no end but Ctrl-C: that ends the recording. Anything else is a failed run.
@@ -262,18 +276,11 @@ int cmd_video(int argc, char** argv) {
                                      "); no output written");
         }
         if (!got) break;
-        std::vector<Pose> poses = temporal.apply(estimate_frame_poses(detector, frame, est), frame);
-        if (lines) lines->write(frame_record(frame, poses, temporal.tracking()));
-        if (!overlay.empty()) {
-            if (!encoder)
-                encoder = std::make_unique<video::VideoEncoder>(overlay_tmp, overlay, frame.image.width, frame.image.height,
-                                                                source->frame_rate(), codec);
-            Image drawn = frame.image;
-            draw_poses(drawn, poses, min_kp);
-            encoder->write(drawn, frame.timestamp_us);
-        }
-        progress.update(frames + 1);
+        stream.push(frame.image.view(), frame.timestamp_us);
+        in_flight.push_back(std::move(frame));
+        while (auto result = stream.try_next()) write_result(std::move(*result));
     }
+    for (FrameResult& result : stream.flush()) write_result(std::move(result));
     if (frames == 0) throw video::VideoError(source->name(), "no frames");
     if (encoder) encoder->finish();
     if (lines) lines->close();

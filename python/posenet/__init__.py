@@ -10,6 +10,9 @@ The Python face of the native posenet library, shaped like TF.js's
     for pose in detector.estimate_poses(image, max_poses=5):
         print(pose["score"], [(k["name"], k["x"], k["y"]) for k in pose["keypoints"]])
 
+Video: posenet.Stream(detector, ...) takes frames with several in flight at once and gives
+posenet.FrameResult objects in push order, with optional track ids and smoothing.
+
 Errors are posenet.Error (a RuntimeError) and its subclasses ConfigError (also a ValueError),
 ModelError, ImageError and DeviceError, with the C++ library's messages.
 """
@@ -23,8 +26,10 @@ from ._posenet import (
     Detector,
     DeviceError,
     Error,
+    FrameResult,
     ImageError,
     ModelError,
+    Stream,
     __version__,
     decode_image,
     list_devices,
@@ -38,8 +43,10 @@ __all__ = [
     "Detector",
     "DeviceError",
     "Error",
+    "FrameResult",
     "ImageError",
     "ModelError",
+    "Stream",
     "__version__",
     "create_detector",
     "decode_image",

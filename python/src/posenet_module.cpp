@@ -26,6 +26,7 @@
 #include "posenet/errors.h"
 #include "posenet/image.h"
 #include "posenet/pose.h"
+#include "posenet/stream.h"
 #include "posenet/version.h"
 
 namespace py = pybind11;
@@ -259,7 +260,8 @@ py::list keypoint_names() {
     return names;
 }
 
-py::list poses_list(const std::vector<posenet::Pose>& poses, const py::list& names) {
+// with_ids: each pose also gets its track id as 'id' (pose-detection's Pose.id), for tracked streams.
+py::list poses_list(const std::vector<posenet::Pose>& poses, const py::list& names, bool with_ids = false) {
     py::list out;
     for (const posenet::Pose& p : poses) {
         py::list keypoints;
@@ -275,6 +277,7 @@ py::list poses_list(const std::vector<posenet::Pose>& poses, const py::list& nam
         py::dict pose;
         pose["score"] = double(p.score);
         pose["keypoints"] = std::move(keypoints);
+        if (with_ids) pose["id"] = p.id;
         out.append(std::move(pose));
     }
     return out;
@@ -331,6 +334,16 @@ posenet::LogCallback log_callback(const py::object& log) {
             e.discard_as_unraisable("posenet log callback");
         }
     };
+}
+
+posenet::EstimationConfig estimation_config(int max_poses, bool flip, double score_threshold, double nms_radius) {
+    posenet::EstimationConfig c;
+    c.max_poses = max_poses;
+    c.flip_horizontal = flip;
+    c.score_threshold = float(score_threshold);
+    c.nms_radius = float(nms_radius);
+    posenet::validate(c);  // before any array is copied
+    return c;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,20 +452,14 @@ public:
         last.reset();
     }
 
-private:
-    static posenet::EstimationConfig estimation(int max_poses, bool flip, double score_threshold, double nms_radius) {
-        posenet::EstimationConfig c;
-        c.max_poses = max_poses;
-        c.flip_horizontal = flip;
-        c.score_threshold = float(score_threshold);
-        c.nms_radius = float(nms_radius);
-        posenet::validate(c);  // before any array is copied
-        return c;
-    }
-
     std::shared_ptr<posenet::PoseDetector> get() const {
         if (!detector_) config_error("detector: used after dispose()");
         return detector_;
+    }
+
+private:
+    static posenet::EstimationConfig estimation(int max_poses, bool flip, double score_threshold, double nms_radius) {
+        return estimation_config(max_poses, flip, score_threshold, nms_radius);
     }
 
     // Shared with calls in flight (which run with the GIL released), so dispose() cannot free a
@@ -460,6 +467,177 @@ private:
     std::shared_ptr<posenet::PoseDetector> detector_;
     py::list names_;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Streams: posenet::PoseStream in pull mode.
+
+// A failed frame's error as an instance of the exception the call would have raised.
+py::object exception_instance(const std::exception_ptr& error, const std::string& message) {
+    py::handle type = g_errors.error;
+    try {
+        std::rethrow_exception(error);
+    } catch (const posenet::ConfigError&) {
+        type = g_errors.config;
+    } catch (const posenet::ModelError&) {
+        type = g_errors.model;
+    } catch (const posenet::ImageError&) {
+        type = g_errors.image;
+    } catch (const posenet::DeviceError&) {
+        type = g_errors.device;
+    } catch (...) {
+    }
+    return py::reinterpret_borrow<py::object>(type)(message_str(message.c_str()));
+}
+
+struct FrameResult {
+    uint64_t index = 0;
+    int64_t timestamp_us = 0;
+    int height = 0, width = 0;
+    py::list poses;
+    py::object error = py::none();
+};
+
+class Stream {
+public:
+    Stream(const Detector& detector, int max_poses, bool flip_horizontal, double score_threshold, double nms_radius,
+           int frames_in_flight, const py::object& tracker, bool smoothing) {
+        posenet::StreamOptions options;
+        options.estimation = estimation_config(max_poses, flip_horizontal, score_threshold, nms_radius);
+        options.frames_in_flight = frames_in_flight;
+        if (tracker.is_none()) {
+            options.tracker = posenet::StreamTracker::None;
+        } else {
+            if (!py::isinstance<py::str>(tracker))
+                throw py::type_error("tracker: expected None, 'keypoint' or 'bounding_box', got " +
+                                     std::string(py::str(py::type::of(tracker).attr("__name__"))));
+            const std::string t = tracker.cast<std::string>();
+            if (t == "keypoint") options.tracker = posenet::StreamTracker::Keypoint;
+            else if (t == "bounding_box") options.tracker = posenet::StreamTracker::BoundingBox;
+            else config_error("tracker '" + t + "': should be None, 'keypoint' or 'bounding_box'");
+        }
+        if (smoothing) options.smoothing = posenet::PoseSmootherConfig{};  // MoveNet's One Euro settings
+        tracking_ = options.tracker != posenet::StreamTracker::None;
+        std::shared_ptr<posenet::PoseDetector> d = detector.get();
+        {
+            py::gil_scoped_release release;  // starts a thread and a slot (device buffers) per frame in flight
+            state_ = std::shared_ptr<State>(new State(std::move(d), std::move(options)), &destroy);
+        }
+        names_ = keypoint_names();
+    }
+
+    void push(const py::object& image, int64_t timestamp_us) {
+        const ImageArg arg = image_arg(image, "image");
+        if (arg.is_float())
+            throw py::type_error("image: a stream takes uint8 images (RGB, RGBA or grey), not float32");
+        std::shared_ptr<State> s = get();
+        py::gil_scoped_release release;  // copies the frame; waits while every slot is busy
+        s->stream.push(std::get<posenet::ImageView>(arg.view), timestamp_us);
+    }
+
+    py::object try_next() {
+        std::shared_ptr<State> s = get();
+        std::optional<posenet::FrameResult> r = s->stream.try_next();  // never waits
+        if (!r) return py::none();
+        return py::cast(convert(std::move(*r)));
+    }
+
+    FrameResult next() {
+        std::shared_ptr<State> s = get();
+        posenet::FrameResult r;
+        {
+            py::gil_scoped_release release;
+            r = s->stream.next();
+        }
+        return convert(std::move(r));
+    }
+
+    py::list flush() {
+        std::shared_ptr<State> s = get();
+        std::vector<posenet::FrameResult> results;
+        {
+            py::gil_scoped_release release;
+            results = s->stream.flush();
+        }
+        py::list out;
+        for (auto& r : results) out.append(convert(std::move(r)));
+        return out;
+    }
+
+    size_t pending() const { return get()->stream.pending(); }
+    int frames_in_flight() const { return get()->stream.frames_in_flight(); }
+    bool tracking() const { return tracking_; }
+    bool closed() const { return !state_; }
+
+    // Waits for the frames in flight and drops their results; a call running in another thread keeps
+    // its own reference and finishes first.
+    void close() { state_.reset(); }  // destroy() releases the GIL
+
+private:
+    // The detector is held as long as the stream: the stream must not outlive it.
+    struct State {
+        std::shared_ptr<posenet::PoseDetector> detector;
+        posenet::PoseStream stream;
+        State(std::shared_ptr<posenet::PoseDetector> d, posenet::StreamOptions o)
+            : detector(std::move(d)), stream(*detector, std::move(o)) {}
+    };
+
+    // Whoever drops the last reference (close(), garbage collection, a call that outlived close())
+    // waits for the frames in flight: without the GIL, which the stream's thread may need (the
+    // detector's log callback).
+    static void destroy(State* state) {
+        if (Py_IsInitialized() && PyGILState_Check()) {
+            py::gil_scoped_release release;
+            delete state;
+        } else {
+            delete state;
+        }
+    }
+
+    std::shared_ptr<State> get() const {
+        if (!state_) config_error("stream: used after close()");
+        return state_;
+    }
+
+    FrameResult convert(posenet::FrameResult&& r) const {
+        FrameResult out;
+        out.index = r.index;
+        out.timestamp_us = r.timestamp_us;
+        out.height = r.height, out.width = r.width;
+        out.poses = poses_list(r.poses, names_, tracking_);
+        if (r.error) out.error = exception_instance(r.error, r.error_message);
+        return out;
+    }
+
+    std::shared_ptr<State> state_;
+    bool tracking_ = false;
+    py::list names_;
+};
+
+constexpr const char* kStreamDoc = R"doc(Video: frames through a detector with several in flight at once, results in push order.
+
+    stream = posenet.Stream(detector, max_poses=5, tracker="keypoint")
+    for t_us, frame in frames:                  # frame: H x W x 3 uint8 (RGB), H x W x 4 (RGBA), H x W (grey)
+        stream.push(frame, t_us)                # copies the frame; waits while every slot is busy
+        while (r := stream.try_next()) is not None:
+            show(r.index, r.timestamp_us, r.poses)
+    for r in stream.flush():                    # the frames still in flight
+        show(r.index, r.timestamp_us, r.poses)
+
+detector: a posenet.Detector; the stream holds it (a detector disposed meanwhile is freed when the
+    stream closes). The detector's own calls still work while a stream runs.
+max_poses, flip_horizontal, score_threshold, nms_radius: as estimate_poses takes them.
+frames_in_flight: 1..16 (default 3). 1: no overlap; 3: the next frame's upload and the previous
+    frame's decoding overlap the network's work on the current one.
+tracker: None (default), 'keypoint' (OKS) or 'bounding_box' (IoU): track ids as pose-detection gives
+    them to MoveNet's poses, with its default configs; each pose then has an 'id' (from 1).
+smoothing: True: One Euro keypoint smoothing with MoveNet's settings after tracking, a filter per
+    track (untracked poses share one: meant for max_poses=1).
+
+Results are posenet.FrameResult objects, in push order. Threads: push from one thread at a time;
+next, try_next, flush and pending from any thread. The GIL is released while push and next wait.
+A frame that fails on the device comes back as a result whose `error` is set (a posenet.DeviceError);
+the stream stops there: later frames carry the same error and push raises it.
+close() (or leaving a `with` block) waits for the frames in flight and drops their results.)doc";
 
 constexpr const char* kEstimateDoc = R"doc(Estimates the poses in one image, as pose-detection's estimatePoses.
 
@@ -589,5 +767,52 @@ Raises posenet.ImageError for a missing, unreadable, empty, corrupt or too large
                    py::str(info["multiplier"]).cast<std::string>() + " stride " +
                    py::str(info["output_stride"]).cast<std::string>() + " input " + py::str(r["width"]).cast<std::string>() +
                    "x" + py::str(r["height"]).cast<std::string>() + " on " + d.backend() + " (" + d.device_name() + ")>";
+        });
+    py::class_<FrameResult>(m, "FrameResult", "One frame's result from a posenet.Stream.")
+        .def_readonly("index", &FrameResult::index, "0, 1, 2, ... in push order.")
+        .def_readonly("timestamp_us", &FrameResult::timestamp_us, "As pushed.")
+        .def_readonly("height", &FrameResult::height, "The frame's height.")
+        .def_readonly("width", &FrameResult::width, "The frame's width.")
+        .def_readonly("poses", &FrameResult::poses,
+                      "As estimate_poses gives them (frame pixels), each with 'id' (its track id) when the "
+                      "stream tracks; empty when the frame failed.")
+        .def_readonly("error", &FrameResult::error,
+                      "None, or the exception the frame failed with (a posenet.Error; `raise result.error`).")
+        .def_property_readonly("ok", [](const FrameResult& r) { return r.error.is_none(); }, "error is None.")
+        .def("__repr__", [](const FrameResult& r) {
+            return "<posenet.FrameResult " + std::to_string(r.index) + " at " + std::to_string(r.timestamp_us) + " us, " +
+                   std::to_string(r.width) + "x" + std::to_string(r.height) + ", " + std::to_string(r.poses.size()) +
+                   " pose(s)" + (r.error.is_none() ? std::string() : ", failed") + ">";
+        });
+
+    const posenet::StreamOptions stream_defaults;
+    py::class_<Stream>(m, "Stream", kStreamDoc)
+        .def(py::init<const Detector&, int, bool, double, double, int, const py::object&, bool>(), py::arg("detector"),
+             py::kw_only(), py::arg("max_poses") = 1, py::arg("flip_horizontal") = false, py::arg("score_threshold") = 0.5,
+             py::arg("nms_radius") = 20.0, py::arg("frames_in_flight") = stream_defaults.frames_in_flight,
+             py::arg("tracker") = py::none(), py::arg("smoothing") = false)
+        .def("push", &Stream::push, py::arg("image"), py::arg("timestamp_us"),
+             "Copies the frame (a uint8 image array as estimate_poses takes them) and starts it; waits only "
+             "while every slot is busy. Raises TypeError or posenet.ConfigError for a bad array (nothing is "
+             "taken), or the failed frame's error once the stream has stopped.")
+        .def("next", &Stream::next,
+             "The next result in order, waiting for it (GIL released). posenet.ConfigError when no frame "
+             "is pending.")
+        .def("try_next", &Stream::try_next, "The next result in order if it is done, else None; never waits.")
+        .def("flush", &Stream::flush,
+             "Waits until every frame pushed so far is done; returns the results not taken yet, in order.")
+        .def_property_readonly("pending", &Stream::pending, "Frames pushed whose results were not taken.")
+        .def_property_readonly("frames_in_flight", &Stream::frames_in_flight, "As given.")
+        .def_property_readonly("tracking", &Stream::tracking, "Whether poses carry track ids ('id').")
+        .def("close", &Stream::close,
+             "Waits for the frames in flight and drops their results (flush() first to keep them); later "
+             "calls raise posenet.ConfigError. Also what leaving a `with` block does.")
+        .def_property_readonly("closed", &Stream::closed, "Whether close() was called.")
+        .def("__enter__", [](py::object self) { return self; })
+        .def("__exit__", [](Stream& s, const py::args&) { s.close(); })
+        .def("__repr__", [](const Stream& s) {
+            if (s.closed()) return std::string("<posenet.Stream (closed)>");
+            return "<posenet.Stream " + std::to_string(s.frames_in_flight()) + " frames in flight, " +
+                   std::to_string(s.pending()) + " pending>";
         });
 }

@@ -1,4 +1,4 @@
-/* The C API from C99 (-std=c99 -Wall -Wextra -Werror -pedantic), every status path:
+/* The C API from C99 (-std=c99 -Wall -Wextra -Werror -pedantic), every status path, and streams:
  *   test_c_api MODEL.pnb MODEL.json PHOTO.ppm CORRUPT.png SCRATCH_DIR
  * MODEL.pnb is a small MobileNetV1 0.5 stride-8 blob (tests/tiny_model.h), MODEL.json the TF.js model it
  * was converted from. Prints one line per failed check and "c api: N checks, N failed"; exits 1 on
@@ -50,6 +50,293 @@ static void on_log(void* user, posenet_log_level level, const char* message) {
     (void)level;
     (void)message;
     ++*(int*)user;
+}
+
+/* Streams ------------------------------------------------------------------------------------ */
+
+#define STREAM_FRAMES 8
+
+/* Frames made from the photo: each with other pixels, some cropped, some BGR, one with padded rows. */
+typedef struct frames {
+    unsigned char* bytes[STREAM_FRAMES];
+    posenet_image image[STREAM_FRAMES];
+} frames;
+
+static void make_frames(frames* f, const posenet_image* photo) {
+    int i, y, x, c;
+    for (i = 0; i < STREAM_FRAMES; ++i) {
+        const int pad = i == 3 ? 8 : 0;
+        const int stride = photo->width * 3 + pad;
+        const int bgr = i % 2;
+        f->bytes[i] = (unsigned char*)malloc((size_t)stride * (size_t)photo->height);
+        for (y = 0; y < photo->height; ++y)
+            for (x = 0; x < photo->width * 3 + pad; ++x) {
+                c = x % 3;
+                f->bytes[i][y * stride + x] =
+                    x >= photo->width * 3 ? 0x5a
+                                          : (unsigned char)(photo->data[y * photo->width * 3 + x - c + (bgr ? 2 - c : c)] + i * 29);
+            }
+        f->image[i].data = f->bytes[i];
+        f->image[i].height = photo->height - (i % 3) * 5;
+        f->image[i].width = photo->width;
+        f->image[i].row_stride_bytes = pad ? stride : 0;
+        f->image[i].format = bgr ? POSENET_PIXEL_BGR8 : POSENET_PIXEL_RGB8;
+    }
+}
+
+static void free_frames(frames* f) {
+    int i;
+    for (i = 0; i < STREAM_FRAMES; ++i) free(f->bytes[i]);
+}
+
+static int same_poses(const posenet_poses* a, const posenet_poses* b) {
+    size_t i;
+    int k;
+    if (a->count != b->count) return 0;
+    for (i = 0; i < a->count; ++i) {
+        if (a->poses[i].score != b->poses[i].score) return 0;
+        for (k = 0; k < POSENET_NUM_KEYPOINTS; ++k) {
+            const posenet_keypoint* p = &a->poses[i].keypoints[k];
+            const posenet_keypoint* q = &b->poses[i].keypoints[k];
+            if (p->id != q->id || strcmp(p->name, q->name) != 0 || p->x != q->x || p->y != q->y || p->score != q->score)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+/* A result as a stream without tracking must give it for frame `i` pushed at `timestamp`. */
+static int result_is(const posenet_frame_result* r, size_t i, int64_t timestamp, const frames* f, posenet_poses* const* want) {
+    return r != NULL && r->struct_size == sizeof *r && r->index == (uint64_t)i && r->timestamp_us == timestamp &&
+           r->height == f->image[i].height && r->width == f->image[i].width && r->status == POSENET_OK &&
+           strcmp(r->error, "") == 0 && r->track_ids == NULL && same_poses(&r->poses, want[i]);
+}
+
+/* Callback mode: what the stream's thread handed over. */
+typedef struct collector {
+    posenet_stream* stream;
+    const frames* f;
+    posenet_poses* const* want;
+    int count;
+    int in_order; /* every result was the next frame's, with its timestamp and poses */
+    posenet_status push_status;
+    char push_error[256];
+} collector;
+
+static void on_frame(void* user, const posenet_frame_result* r) {
+    collector* c = (collector*)user;
+    if (!result_is(r, (size_t)c->count, 10 * (int64_t)c->count, c->f, c->want)) c->in_order = 0;
+    if (r->index == 0) { /* the callback runs on the stream's thread, which must not wait for itself */
+        c->push_status = posenet_stream_push(c->stream, &c->f->image[0], 0);
+        strncpy(c->push_error, posenet_last_error(), sizeof c->push_error - 1);
+    }
+    ++c->count;
+}
+
+static void test_streams(posenet_detector* detector, const posenet_image* photo) {
+    static const int in_flight[] = {1, 2, 3, 5};
+    posenet_stream_options so;
+    posenet_estimation_config configs[2];
+    posenet_stream* stream = NULL;
+    posenet_frame_result* r = NULL;
+    posenet_frame_result_list* list = NULL;
+    posenet_poses* want[STREAM_FRAMES];
+    posenet_image bad;
+    frames f;
+    size_t i, got;
+    int c, n;
+
+    make_frames(&f, photo);
+    posenet_estimation_config_init(&configs[0]);
+    posenet_estimation_config_init(&configs[1]);
+    configs[1].max_poses = 3;
+    configs[1].score_threshold = 0.1f;
+    configs[1].nms_radius = 10.0f;
+
+    /* Defaults. */
+    posenet_stream_options_init(&so);
+    CHECK(so.struct_size == sizeof so && so.estimation == NULL && so.frames_in_flight == 3);
+    CHECK(so.tracker == POSENET_TRACKER_NONE && so.smoothing == 0 && so.on_result == NULL);
+
+    /* NULL arguments. */
+    CHECK_FAILS(posenet_stream_create(NULL, &so, &stream), POSENET_ERROR_INVALID_ARGUMENT, "detector is NULL");
+    CHECK_FAILS(posenet_stream_create(detector, &so, NULL), POSENET_ERROR_INVALID_ARGUMENT, "out is NULL");
+    CHECK_FAILS(posenet_stream_push(NULL, photo, 0), POSENET_ERROR_INVALID_ARGUMENT, "stream is NULL");
+    CHECK_FAILS(posenet_stream_next(NULL, &r), POSENET_ERROR_INVALID_ARGUMENT, "stream is NULL");
+    CHECK_FAILS(posenet_stream_try_next(NULL, &r), POSENET_ERROR_INVALID_ARGUMENT, "stream is NULL");
+    CHECK_FAILS(posenet_stream_flush(NULL, &list), POSENET_ERROR_INVALID_ARGUMENT, "stream is NULL");
+    CHECK(r == NULL && list == NULL && stream == NULL);
+    CHECK(posenet_stream_pending(NULL) == 0);
+    posenet_stream_destroy(NULL);
+    posenet_frame_result_destroy(NULL);
+    posenet_frame_result_list_destroy(NULL);
+
+    /* Options out of range. */
+    so.frames_in_flight = 0;
+    CHECK_FAILS(posenet_stream_create(detector, &so, &stream), POSENET_ERROR_CONFIG, "frames_in_flight must be 1..16, not 0");
+    so.frames_in_flight = POSENET_STREAM_MAX_FRAMES_IN_FLIGHT + 1;
+    CHECK_FAILS(posenet_stream_create(detector, &so, &stream), POSENET_ERROR_CONFIG, "not 17");
+    so.frames_in_flight = -3;
+    CHECK_FAILS(posenet_stream_create(detector, &so, &stream), POSENET_ERROR_CONFIG, "not -3");
+    posenet_stream_options_init(&so);
+    so.tracker = 7;
+    CHECK_FAILS(posenet_stream_create(detector, &so, &stream), POSENET_ERROR_CONFIG, "tracker 7");
+    posenet_stream_options_init(&so);
+    configs[0].max_poses = 0;
+    so.estimation = &configs[0];
+    CHECK_FAILS(posenet_stream_create(detector, &so, &stream), POSENET_ERROR_CONFIG, "maxPoses 0");
+    configs[0].max_poses = 1;
+    configs[0].struct_size = 2;
+    CHECK_FAILS(posenet_stream_create(detector, &so, &stream), POSENET_ERROR_INVALID_ARGUMENT, "estimation config: struct_size 2");
+    posenet_estimation_config_init(&configs[0]);
+    so.struct_size = 3;
+    CHECK_FAILS(posenet_stream_create(detector, &so, &stream), POSENET_ERROR_INVALID_ARGUMENT, "stream options: struct_size 3");
+    CHECK(stream == NULL);
+
+    /* Results in push order, with the timestamps pushed and the poses of posenet_estimate_poses. */
+    for (c = 0; c < 2; ++c) {
+        for (i = 0; i < STREAM_FRAMES; ++i) {
+            want[i] = NULL;
+            CHECK(posenet_estimate_poses(detector, &f.image[i], &configs[c], &want[i]) == POSENET_OK);
+            if (!want[i]) return;
+        }
+        for (n = 0; n < (int)(sizeof in_flight / sizeof in_flight[0]); ++n) {
+            posenet_stream_options_init(&so);
+            so.estimation = &configs[c];
+            so.frames_in_flight = in_flight[n];
+            CHECK(posenet_stream_create(detector, &so, &stream) == POSENET_OK);
+            if (!stream) continue;
+            got = 0;
+            for (i = 0; i < STREAM_FRAMES; ++i) {
+                CHECK(posenet_stream_push(stream, &f.image[i], 1000 + (int64_t)i * 33333) == POSENET_OK);
+                while (posenet_stream_try_next(stream, &r) == POSENET_OK && r) {
+                    CHECK(result_is(r, got, 1000 + (int64_t)got * 33333, &f, want));
+                    ++got;
+                    posenet_frame_result_destroy(r);
+                }
+            }
+            CHECK(posenet_stream_pending(stream) == STREAM_FRAMES - got);
+            CHECK(posenet_stream_flush(stream, &list) == POSENET_OK);
+            CHECK(list != NULL && list->count == STREAM_FRAMES - got);
+            for (i = 0; list && i < list->count; ++i)
+                CHECK(result_is(list->results[i], got + i, 1000 + (int64_t)(got + i) * 33333, &f, want));
+            posenet_frame_result_list_destroy(list);
+            list = NULL;
+            CHECK(posenet_stream_pending(stream) == 0);
+            posenet_stream_destroy(stream);
+            stream = NULL;
+        }
+        if (c == 1) break; /* want[] stays the multi-pose poses for below */
+        for (i = 0; i < STREAM_FRAMES; ++i) posenet_poses_destroy(want[i]);
+    }
+
+    /* next waits; flush after a partial pull; a bad frame is refused and takes no index. */
+    posenet_stream_options_init(&so);
+    so.estimation = &configs[1];
+    CHECK(posenet_stream_create(detector, &so, &stream) == POSENET_OK);
+    if (stream) {
+        CHECK_FAILS(posenet_stream_next(stream, &r), POSENET_ERROR_CONFIG, "no frame pending");
+        CHECK(r == NULL);
+        CHECK(posenet_stream_try_next(stream, &r) == POSENET_OK && r == NULL);
+        bad = f.image[0];
+        bad.data = NULL;
+        CHECK_FAILS(posenet_stream_push(stream, &bad, 5), POSENET_ERROR_INVALID_ARGUMENT, "data is null");
+        bad = f.image[0];
+        bad.row_stride_bytes = 10;
+        CHECK_FAILS(posenet_stream_push(stream, &bad, 5), POSENET_ERROR_INVALID_ARGUMENT, "row stride 10");
+        bad = f.image[0];
+        bad.format = 9;
+        CHECK_FAILS(posenet_stream_push(stream, &bad, 5), POSENET_ERROR_INVALID_ARGUMENT, "format 9");
+        CHECK_FAILS(posenet_stream_push(stream, NULL, 5), POSENET_ERROR_INVALID_ARGUMENT, "frame is NULL");
+        CHECK(posenet_stream_pending(stream) == 0);
+        for (i = 0; i < 5; ++i) CHECK(posenet_stream_push(stream, &f.image[i], 1000 + (int64_t)i * 33333) == POSENET_OK);
+        CHECK(posenet_stream_pending(stream) == 5);
+        for (i = 0; i < 2; ++i) {
+            CHECK(posenet_stream_next(stream, &r) == POSENET_OK);
+            CHECK(result_is(r, i, 1000 + (int64_t)i * 33333, &f, want));
+            posenet_frame_result_destroy(r);
+            r = NULL;
+        }
+        CHECK(posenet_stream_pending(stream) == 3);
+        CHECK(posenet_stream_flush(stream, &list) == POSENET_OK);
+        CHECK(list && list->count == 3 && result_is(list->results[0], 2, 1000 + 2 * 33333, &f, want) &&
+              result_is(list->results[2], 4, 1000 + 4 * 33333, &f, want));
+        posenet_frame_result_list_destroy(list);
+        list = NULL;
+        CHECK(posenet_stream_flush(stream, &list) == POSENET_OK && list && list->count == 0 && list->results == NULL);
+        posenet_frame_result_list_destroy(list);
+        list = NULL;
+        /* Destroying a stream with frames in flight drops their results. */
+        for (i = 0; i < 3; ++i) CHECK(posenet_stream_push(stream, &f.image[i], 0) == POSENET_OK);
+        posenet_stream_destroy(stream);
+        stream = NULL;
+    }
+
+    /* Callback mode: every result on the stream's thread, in order; next and try_next are refused. */
+    {
+        collector col;
+        memset(&col, 0, sizeof col);
+        col.f = &f;
+        col.want = want;
+        col.in_order = 1;
+        posenet_stream_options_init(&so);
+        so.estimation = &configs[1];
+        so.frames_in_flight = 2;
+        so.on_result = on_frame;
+        so.on_result_user_data = &col;
+        CHECK(posenet_stream_create(detector, &so, &stream) == POSENET_OK);
+        if (stream) {
+            col.stream = stream;
+            for (i = 0; i < 7; ++i) CHECK(posenet_stream_push(stream, &f.image[i], 10 * (int64_t)i) == POSENET_OK);
+            CHECK_FAILS(posenet_stream_next(stream, &r), POSENET_ERROR_CONFIG, "callback mode");
+            CHECK_FAILS(posenet_stream_try_next(stream, &r), POSENET_ERROR_CONFIG, "callback mode");
+            CHECK(posenet_stream_flush(stream, &list) == POSENET_OK && list && list->count == 0);
+            posenet_frame_result_list_destroy(list);
+            list = NULL;
+            CHECK(posenet_stream_pending(stream) == 0);
+            CHECK(col.count == 7);
+            CHECK(col.in_order);
+            CHECK(col.push_status == POSENET_ERROR_CONFIG);
+            CHECK(strstr(col.push_error, "from on_result") != NULL);
+            posenet_stream_destroy(stream);
+            stream = NULL;
+        }
+    }
+    for (i = 0; i < STREAM_FRAMES; ++i) posenet_poses_destroy(want[i]);
+
+    /* Tracking: the same frame over and over keeps its track; smoothing a constant gives it back. */
+    {
+        posenet_poses* plain = NULL;
+        CHECK(posenet_estimate_poses(detector, &f.image[2], NULL, &plain) == POSENET_OK);
+        for (c = 0; c < 3; ++c) {
+            posenet_stream_options_init(&so);
+            so.tracker = c == 2 ? POSENET_TRACKER_KEYPOINT : POSENET_TRACKER_BOUNDING_BOX;
+            so.smoothing = c == 1;
+            CHECK(posenet_stream_create(detector, &so, &stream) == POSENET_OK);
+            if (!stream || !plain) continue;
+            for (i = 0; i < 6; ++i) CHECK(posenet_stream_push(stream, &f.image[2], 1000 + (int64_t)i * 40000) == POSENET_OK);
+            CHECK(posenet_stream_flush(stream, &list) == POSENET_OK);
+            CHECK(list && list->count == 6);
+            for (i = 0; list && i < list->count; ++i) {
+                const posenet_frame_result* t = list->results[i];
+                CHECK(t->status == POSENET_OK && t->poses.count == 1 && t->track_ids != NULL);
+                if (t->poses.count != 1 || !t->track_ids) continue;
+                if (c < 2) CHECK(t->track_ids[0] == 1); /* one box, the same every frame */
+                else CHECK(t->track_ids[0] >= 1);
+                for (n = 0; n < POSENET_NUM_KEYPOINTS; ++n) {
+                    const float dx = t->poses.poses[0].keypoints[n].x - plain->poses[0].keypoints[n].x;
+                    const float dy = t->poses.poses[0].keypoints[n].y - plain->poses[0].keypoints[n].y;
+                    CHECK(dx * dx + dy * dy < 1e-6f);
+                }
+            }
+            posenet_frame_result_list_destroy(list);
+            list = NULL;
+            posenet_stream_destroy(stream);
+            stream = NULL;
+        }
+        posenet_poses_destroy(plain);
+    }
+    free_frames(&f);
 }
 
 static posenet_detector* make(const char* model, int backend) {
@@ -275,6 +562,8 @@ int main(int argc, char** argv) {
         posenet_poses_destroy(again);
         posenet_detector_destroy(other);
     }
+
+    test_streams(detector, &photo->image);
 
     posenet_poses_destroy(poses);
     posenet_image_destroy(photo);

@@ -46,6 +46,10 @@ if [ -n "$so" ]; then
   leaks=$(printf '%s\n' "$exported" | c++filt | grep -E 'posenet::engine|nlohmann|Eigen' | head -5)
   [ -z "$leaks" ] && ok "no engine, json or Eigen symbols exported" || bad "internal symbols exported: $leaks"
   printf '%s\n' "$exported" | grep -qx 'posenet_detector_create' && ok "C API exported" || bad "posenet_detector_create not exported"
+  # Every function posenet.h declares (POSENET_API ... name(), is exported.
+  declared=$(grep -oE '^POSENET_API [^(]*\b(posenet_[a-z0-9_]+)\(' "$src/posenet/posenet.h" | grep -oE 'posenet_[a-z0-9_]+\(' | tr -d '(' | sort -u)
+  missing=$(comm -23 <(printf '%s\n' "$declared") <(printf '%s\n' "$exported" | sort -u) | tr '\n' ' ')
+  [ -n "$declared" ] && [ -z "$missing" ] && ok "all $(wc -w <<<"$declared") C API functions exported (streams included)" || bad "C API functions not exported: ${missing:-none declared?}"
 fi
 
 # Each public header alone, against the installed tree only.
