@@ -131,7 +131,7 @@ public:
 
 private:
     friend struct DetectorAccess;  // the library's own (PoseStream; posenet/detector_internal.h)
-    struct Impl;
+    struct POSENET_LOCAL Impl;
     std::unique_ptr<Impl> impl_;
 };
 

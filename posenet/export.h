@@ -15,4 +15,12 @@
 #define POSENET_API
 #endif
 
+// POSENET_LOCAL keeps a member of an exported class out of the library's exports (a pimpl's Impl,
+// which would otherwise take the class's default visibility).
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#define POSENET_LOCAL __attribute__((visibility("hidden")))
+#else
+#define POSENET_LOCAL
+#endif
+
 #endif  // POSENET_EXPORT_H

@@ -120,7 +120,7 @@ public:
     int frames_in_flight() const;
 
 private:
-    struct Impl;
+    struct POSENET_LOCAL Impl;
     std::unique_ptr<Impl> impl_;
 };
 
