@@ -108,6 +108,7 @@ TEST_CASE("bench CLI on Vulkan: per-layer table, floors, throughput, start-up, m
         CHECK(b["wall_us"]["p50"].get<double>() <= b["wall_us"]["p90"].get<double>());
         CHECK(b["images_per_s"].get<double>() > 0);
     }
+    CHECK(j["device_index"].get<int>() >= 0);  // the device the detector chose, named in the report
     CHECK(j["dispatch_overhead"]["with_barrier_us"].get<double>() > 0);
     CHECK(j["dispatch_overhead"]["empty_submit_us"].get<double>() > 0);
     CHECK(j["cold_start_ms"]["no_cache"].get<double>() > 0);

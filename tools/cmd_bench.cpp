@@ -114,14 +114,15 @@ int cmd_bench(int argc, char** argv) {
 
     if (vulkan) {
         engine::VulkanOptions vo;
-        vo.device_index = options.device;
+        vo.device_index = detector.device_index();  // the probe runs where the detector runs
         vo.precision = options.precision;
         bench::Ceilings ceil;
         {
             engine::VulkanExecutor probe_gpu(net, vo);
             const auto& info = probe_gpu.device_info();
-            std::printf("device: %s (%s)\n", info.name.c_str(), info.driver.c_str());
+            std::printf("device: %s (index %d, %s)\n", info.name.c_str(), detector.device_index(), info.driver.c_str());
             report["device"] = info.name;
+            report["device_index"] = detector.device_index();
             report["driver"] = info.driver;
             ceil = bench::known_ceilings(info.name);
             if (!peak_gflops.empty())
