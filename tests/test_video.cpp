@@ -239,6 +239,72 @@ TEST_CASE("video CLI: an MP4 gives one JSON line per frame with its timestamp, a
     CHECK((r.output == read_text(f.path("out/poses.jsonl")).substr(0, r.output.size())));
 }
 
+TEST_CASE("video CLI: --start-frame S --max-frames N gives the lines [S, S+N) of a full run; --count is the full run's line count") {
+    Fixture f("video-range");
+    write_mp4(f.path("clip.mp4"), 64, 48, 13, {25, 1});
+    write_file(f.path("clip.y4m"), y4m_stream("W40 H30 F5:1 C420jpeg", yuv_frames(40, 30, 20, 15, 7)));
+    for (const std::string name : {"clip.mp4", "clip.y4m"}) {
+        CAPTURE(name);
+        const std::string input = f.path(name).string();
+        for (const std::string args : {"", "--max-poses 3"}) {
+            CAPTURE(args);
+            auto full = run_command(f.video(input + " " + args + " --jsonl -"));
+            REQUIRE_MESSAGE(full.exit_code == 0, full.output);
+            std::vector<std::string> full_lines;
+            {
+                std::istringstream in(full.output);
+                for (std::string line; std::getline(in, line);) full_lines.push_back(line + "\n");
+            }
+            const int64_t total = int64_t(full_lines.size());
+            REQUIRE(total >= 7);
+            auto counted = run_command(posenet_cli() + " video " + input + " --count");
+            REQUIRE_MESSAGE(counted.exit_code == 0, counted.output);
+            CHECK(counted.output == std::to_string(total) + "\n");
+            // Ranges cut as a client would: every frame exactly once, the input's indices and timestamps.
+            for (const int64_t step : {int64_t(1), int64_t(3), int64_t(5), total}) {
+                CAPTURE(step);
+                std::string joined;
+                for (int64_t start = 0; start < total; start += step) {
+                    auto r = run_command(f.video(input + " " + args + " --start-frame " + std::to_string(start) +
+                                                 " --max-frames " + std::to_string(step) + " --jsonl -"));
+                    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+                    const auto lines = parse_lines(r.output);
+                    REQUIRE(lines.size() == size_t(std::min(step, total - start)));
+                    CHECK(lines.front()["frame"] == start);
+                    joined += r.output;
+                }
+                std::string expected;
+                for (const auto& line : full_lines) expected += line;
+                CHECK(joined == expected);
+            }
+            // Without --max-frames: to the end.
+            auto tail = run_command(f.video(input + " " + args + " --start-frame " + std::to_string(total - 2) + " --jsonl -"));
+            REQUIRE_MESSAGE(tail.exit_code == 0, tail.output);
+            CHECK(tail.output == full_lines[size_t(total - 2)] + full_lines[size_t(total - 1)]);
+        }
+    }
+    // Bad values are usage errors (exit 2) naming the option; a start past the end fails naming the input.
+    const std::string input = f.path("clip.mp4").string();
+    for (const std::string bad : {"-1", "many", "1.5"}) {
+        auto r = run_command(f.video(input + " --start-frame " + bad + " --jsonl -"));
+        CHECK(r.exit_code == 2);
+        CHECK_MESSAGE(r.output.find("--start-frame") != std::string::npos, r.output);
+    }
+    auto past = run_command(f.video(input + " --start-frame 13 --jsonl " + f.path("past.jsonl").string()));
+    CHECK(past.exit_code == 1);
+    CHECK_MESSAGE(past.output.find("clip.mp4: --start-frame 13 is past the end: the input has 13 frames") != std::string::npos,
+                  past.output);
+    CHECK_FALSE(fs::exists(f.path("past.jsonl")));
+    // --count takes the input alone; a file that is not a video fails naming it.
+    auto extra = run_command(posenet_cli() + " video " + input + " --count --max-poses 2");
+    CHECK(extra.exit_code == 2);
+    CHECK_MESSAGE(extra.output.find("unknown option --max-poses") != std::string::npos, extra.output);
+    write_file(f.path("garbage.mp4"), std::string(5000, '\x42'));
+    auto garbage = run_command(posenet_cli() + " video " + f.path("garbage.mp4").string() + " --count");
+    CHECK(garbage.exit_code == 1);
+    CHECK_MESSAGE(garbage.output.find("garbage.mp4: not a video") != std::string::npos, garbage.output);
+}
+
 TEST_CASE("video CLI: the overlay MP4 decodes back at the input's size, frame count, rate and timestamps") {
     Fixture f("video-overlay");
     struct Case {

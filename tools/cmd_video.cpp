@@ -29,8 +29,9 @@ namespace posenet::cli {
 static const std::string kHelp = std::string(
     "usage: posenet video INPUT... [model options] [--jsonl OUT|-] [--overlay OUT.mp4] [--track none|bbox|keypoint]\n"
     "                     [--smooth] [--max-poses N] [--score-threshold S] [--nms-radius R] [--flip]\n"
-    "                     [--size WxH] [--rate FPS] [--max-frames N] [--overlay-codec auto|h264|mpeg4]\n"
-    "                     [--frames-in-flight N] [--quiet]\n"
+    "                     [--size WxH] [--rate FPS] [--start-frame S] [--max-frames N]\n"
+    "                     [--overlay-codec auto|h264|mpeg4] [--frames-in-flight N] [--quiet]\n"
+    "       posenet video INPUT... --count\n"
     "\n"
     "Estimates poses in every frame, as `posenet detect` does in one photo. INPUT is one of:\n"
     "  a video file            anything FFmpeg's libavformat/libavcodec decode (MP4, MKV, WebM, AVI, ...),\n"
@@ -57,7 +58,12 @@ static const std::string kHelp = std::string(
     "  --size WxH              raw RGB24 frames on stdin: their size; a camera: the size to ask for\n"
     "  --rate FPS              images and frames on stdin: their rate (default 30; N, N.N or N/D); a camera:\n"
     "                          the rate to ask for. Video files keep their own timestamps\n"
+    "  --start-frame S         begin at frame S (0 = the first): frames before it are decoded and dropped (exact,\n"
+    "                          no seeking); the lines keep the input's frame indices and timestamps. With\n"
+    "                          --max-frames N: frames [S, S+N). Tracking and smoothing start afresh at S\n"
     "  --max-frames N          stop after N frames\n"
+    "  --count                 print the number of frames INPUT holds (every frame decoded: exact) and exit;\n"
+    "                          no model is loaded, other options are refused\n"
     "  --frames-in-flight N    frames the network works on at once, 1..16 (default 3): the next frame's\n"
     "                          decoding and upload overlap the current one's network; outputs are the same\n"
     "  --quiet                 no progress line (it is shown only when stderr is a terminal)\n") +
@@ -161,11 +167,29 @@ void check_output_paths(const std::string& jsonl, const std::string& overlay) {
         throw UsageError("--jsonl and --overlay name the same file");
 }
 
+// `posenet video INPUT... --count`: decodes every frame and prints how many there are. No model.
+int count_frames(Args& args) {
+    const auto inputs = args.positional();  // any option left is refused: --count takes the input alone
+    if (inputs.empty()) throw UsageError("--count expects an input (a video file, a folder, images or -)");
+    const video::InputKind kind = video::classify_inputs(inputs);
+    if (kind == video::InputKind::Camera) throw UsageError("--count: a camera has no end, its frames cannot be counted");
+    video::install_interrupt_handlers();
+    auto source = video::open_frame_source(inputs, {});
+    Frame frame;
+    int64_t frames = 0;
+    while (!video::interrupted() && source->next(frame)) ++frames;
+    if (video::interrupted()) throw std::runtime_error("interrupted; frames not counted");
+    std::printf("%lld\n", static_cast<long long>(frames));
+    if (std::fflush(stdout) != 0) throw std::runtime_error(std::string("stdout: cannot write: ") + std::strerror(errno));
+    return 0;
+}
+
 }  // namespace
 
 int cmd_video(int argc, char** argv) {
     Args args(argc, argv);
     if (args.help(kHelp)) return 0;
+    if (args.flag("--count")) return count_frames(args);
     ModelConfig config;
     DetectorOptions options;
     take_model_options(args, config, options);
@@ -180,6 +204,7 @@ int cmd_video(int argc, char** argv) {
     const std::string size = args.option("--size");
     const std::string rate = args.option("--rate");
     const std::string max_frames_text = args.option("--max-frames");
+    const std::string start_frame_text = args.option("--start-frame");
     const std::string in_flight_text = args.option("--frames-in-flight");
     const bool quiet = args.flag("--quiet");
     const auto inputs = args.positional();
@@ -195,6 +220,9 @@ int cmd_video(int argc, char** argv) {
     int64_t max_frames = 0;
     if (!max_frames_text.empty() && (max_frames = parse_int(max_frames_text, "--max-frames")) < 1)
         throw UsageError("--max-frames must be at least 1, got '" + max_frames_text + "'");
+    int64_t start_frame = 0;
+    if (!start_frame_text.empty() && (start_frame = parse_int(start_frame_text, "--start-frame")) < 0)
+        throw UsageError("--start-frame must be a frame index >= 0, got '" + start_frame_text + "'");
     StreamOptions stream_options;
     stream_options.estimation = est;
     if (!in_flight_text.empty()) {
@@ -264,6 +292,19 @@ int cmd_video(int argc, char** argv) {
         progress.update(++written);
     };
 
+    // --start-frame: the frames before it are decoded (the only exact way to know where frame S is in
+    // every container) and dropped, before the stream sees any.
+    int64_t skipped = 0;
+    if (start_frame > 0) {
+        Frame frame;
+        while (skipped < start_frame && !video::interrupted() && source->next(frame)) ++skipped;
+        if (video::interrupted()) throw std::runtime_error("interrupted before --start-frame; no output written");
+        if (skipped < start_frame)
+            throw video::VideoError(source->name(), "--start-frame " + std::to_string(start_frame) +
+                                                        " is past the end: the input has " + std::to_string(skipped) +
+                                                        " frames");
+    }
+
     int64_t frames = 0;
     for (; max_frames == 0 || frames < max_frames; ++frames) {
         Frame frame;
@@ -281,6 +322,9 @@ int cmd_video(int argc, char** argv) {
         while (auto result = stream.try_next()) write_result(std::move(*result));
     }
     for (FrameResult& result : stream.flush()) write_result(std::move(result));
+    if (frames == 0 && start_frame > 0)
+        throw video::VideoError(source->name(), "--start-frame " + std::to_string(start_frame) +
+                                                    " is past the end: the input has " + std::to_string(skipped) + " frames");
     if (frames == 0) throw video::VideoError(source->name(), "no frames");
     if (encoder) encoder->finish();
     if (lines) lines->close();

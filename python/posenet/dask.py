@@ -1,7 +1,7 @@
 """Dataset-scale pose estimation on Dask's distributed scheduler.
 
-Runs a posenet detector over a dataset (a list of image paths, globs, folders, or a COCO annotations
-file) on a ``distributed.Client``: on one machine as a LocalCluster, on many hosts unchanged::
+Runs a posenet detector over a dataset (a list of image paths, globs, folders, a COCO annotations
+file, or video files) on a ``distributed.Client``: on one machine as a LocalCluster, on many hosts unchanged::
 
     from distributed import Client
     import posenet.dask
@@ -9,7 +9,7 @@ file) on a ``distributed.Client``: on one machine as a LocalCluster, on many hos
     result = posenet.dask.estimate_dataset(["photos/"], "out/", model="mobilenet-float-075-stride16.pnb",
                                            client=Client("tcp://scheduler:8786"), max_poses=5)
     print(result.summary_line())
-    for line in posenet.dask.read_results("out/"):    # one dict per image, in input order
+    for line in posenet.dask.read_results("out/"):    # one dict per image in input order, then video frames
         print(line["path"], len(line.get("poses", [])), line.get("error"))
 
 or from a shell: ``python3 -m posenet.dask --scheduler local --workers 2 --model M.pnb photos/ --out out/``
@@ -43,9 +43,19 @@ inputs add ``"image_id"``. A bad image does not stop the job. Any other failure 
 worker) fails the task, which Dask retries (``retries``; a worker that dies is retried by the scheduler,
 up to ``distributed.scheduler.allowed-failures`` times).
 
-Video files: the task type is designed for frame ranges (:class:`VideoRange`, a partition of kind
-``"video"``), but no video decoder is available to the Python package yet, so video inputs are refused
-with :class:`InputError` (use ``posenet video`` per file, or extract the frames to images).
+Video files (by extension, VIDEO_SUFFIXES; as paths or glob matches, not from folders) run through the
+``posenet video`` CLI, since the Python package has no video decoder: the client counts each file's
+frames (``posenet video FILE --count``: every frame decoded, exact) and cuts them into ranges of
+``frames_per_task`` (default 300), each a partition of kind ``"video"`` (:class:`VideoRange`); a task
+runs ``posenet video FILE --start-frame S --max-frames N --jsonl -`` with the job's model, estimation
+options, backend, precision and the worker's device (:func:`choose_device`) as a subprocess, and writes
+the lines ``{"path", "frame", "timestamp_us", "width", "height", "poses"}`` into its shard (named and
+written as image shards are: resumable). The CLI is ``posenet_cli=`` (``--posenet-cli``), else
+``$POSENET_CLI``, else ``posenet`` on PATH, at the same path on every worker. A video that cannot be
+read is an error line ``{"path", "error", "error_type": "VideoInputError"}`` (with ``"frame"`` where it
+fails within a range, after the range's frames before it); the job goes on. Tracking and smoothing are
+not offered: ranges are independent, so poses are per frame. read_results gives the images' lines,
+then each video's frames in order (file by file).
 """
 
 from __future__ import annotations
@@ -62,6 +72,8 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -94,25 +106,31 @@ __all__ = [
     "JobResult",
     "OutputBusy",
     "Partition",
+    "VideoInputError",
     "VideoRange",
     "choose_device",
+    "count_video_frames",
+    "find_posenet_cli",
     "collect_inputs",
     "estimate_dataset",
     "main",
     "read_results",
     "run_partition",
+    "video_ranges",
 ]
 
 # What posenet.load_image decodes, by extension, for folders and globs (explicit paths are taken as given:
 # a file of another kind becomes an error line).
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".pbm", ".pnm"})
-# Files taken for videos (refused for now; see the module's docstring).
+# Files taken for videos: cut into frame ranges run by the `posenet video` CLI (see the module's docstring).
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".y4m"}
 )
 MANIFEST_FORMAT = "posenet.dask/1"
 DEVICE_ENV = "POSENET_DEVICE"  # a worker's Vulkan device index, set per dask-worker process
 DEFAULT_MODEL_NAME = "mobilenet-float-075-stride16.pnb"
+CLI_ENV = "POSENET_CLI"  # the `posenet` executable that runs video ranges, where posenet_cli= is not given
+DEFAULT_FRAMES_PER_TASK = 300
 
 # The worker's own logger: its records appear in the dask-worker's output and client.get_worker_logs().
 _worker_log = logging.getLogger("distributed.worker")
@@ -120,7 +138,7 @@ _worker_log = logging.getLogger("distributed.worker")
 
 class InputError(ValueError):
     """An input that cannot become part of a dataset (a glob matching nothing, a malformed COCO file,
-    a video file, a COCO file beside other inputs)."""
+    a COCO file beside other inputs)."""
 
 
 class ConfigMismatch(RuntimeError):
@@ -147,12 +165,15 @@ class ImageItem:
 class VideoRange:
     """Frames [start, stop) of a video file (in presentation order): the unit of a video task.
 
-    Designed, not implemented: a worker would open ``path``, seek to ``start`` and write one line per
-    frame (``{"path", "frame", "timestamp_us", "width", "height", "poses"}``) into the partition's shard."""
+    A worker runs ``posenet video PATH --start-frame START --max-frames STOP-START --jsonl -`` and writes
+    one line per frame (``{"path", "frame", "timestamp_us", "width", "height", "poses"}``) into the
+    partition's shard. ``error``: the file's frames could not be counted on the client (unreadable, not
+    a video); its range is [0, 0) and its shard is that one error line."""
 
     path: str
     start: int
     stop: int
+    error: str | None = dataclasses.field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -165,9 +186,9 @@ class Partition:
 
     @property
     def size(self) -> int:
-        """How many lines its shard holds."""
+        """How many lines its shard holds (a video range that fails holds fewer: see _shard_counts)."""
         if self.kind == "video" and self.video is not None:
-            return self.video.stop - self.video.start
+            return 1 if self.video.error is not None else self.video.stop - self.video.start
         return len(self.images)
 
     @property
@@ -184,14 +205,17 @@ class Partition:
 
 @dataclass
 class Dataset:
-    """What a job runs over: images in order (each once), and for a COCO input its annotations file."""
+    """What a job runs over: images in order (each once), video files in order (each once; their frame
+    ranges once counted, see video_ranges), and for a COCO input its annotations file."""
 
     images: list[ImageItem] = field(default_factory=list)
     videos: list[VideoRange] = field(default_factory=list)
+    video_files: list[str] = field(default_factory=list)
     coco_annotations: str | None = None
 
     def partitions(self, partition_size: int) -> list[Partition]:
-        """The images cut into partitions of ``partition_size`` in order (the last may be shorter)."""
+        """The images cut into partitions of ``partition_size`` in order (the last may be shorter), then
+        one partition per video range (file by file, frames in order)."""
         if partition_size < 1:
             raise ValueError(f"partition_size {partition_size}: must be at least 1")
         parts = [
@@ -199,6 +223,68 @@ class Dataset:
             for i in range(0, len(self.images), partition_size)
         ]
         return parts + [Partition("video", video=v) for v in self.videos]
+
+
+def video_ranges(path: str, frames: int, frames_per_task: int) -> list[VideoRange]:
+    """A video of ``frames`` frames cut into ranges of ``frames_per_task`` (the last may be shorter)."""
+    if frames_per_task < 1:
+        raise ValueError(f"frames_per_task {frames_per_task}: must be at least 1")
+    return [VideoRange(path, start, min(start + frames_per_task, frames)) for start in range(0, frames, frames_per_task)]
+
+
+def find_posenet_cli(posenet_cli: str | os.PathLike[str] | None = None, environ: Mapping[str, str] = os.environ) -> str:
+    """The `posenet` executable that runs video ranges, as an absolute path: ``posenet_cli`` where given,
+    else $POSENET_CLI, else ``posenet`` on PATH. Raises posenet.ConfigError naming what was tried."""
+    if posenet_cli is not None:
+        where, text = "posenet_cli", os.fspath(posenet_cli)
+    elif environ.get(CLI_ENV):
+        where, text = f"${CLI_ENV}", environ[CLI_ENV]
+    else:
+        found = shutil.which("posenet")
+        if found is None:
+            raise posenet.ConfigError(
+                "video inputs are run by the posenet CLI (`posenet video`), and none was found: give posenet_cli= "
+                f"(--posenet-cli PATH), set ${CLI_ENV}, or put posenet on PATH"
+            )
+        return os.path.abspath(found)
+    if os.sep in text:
+        resolved = text if os.path.isfile(text) and os.access(text, os.X_OK) else None
+    else:
+        resolved = shutil.which(text)
+    if resolved is None:
+        raise posenet.ConfigError(f"{where} {text!r}: not an executable file (the posenet CLI runs video inputs)")
+    return os.path.abspath(resolved)
+
+
+def _cli_error(stderr: str, returncode: int) -> str:
+    """The CLI's message without its "posenet video: error: " prefix (the last non-empty line)."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    text = lines[-1] if lines else f"exit status {returncode}"
+    for prefix in ("posenet video: error: ", "posenet video: "):
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
+
+
+class VideoInputError(RuntimeError):
+    """The posenet CLI failed on a video because of the file (its message names the file)."""
+
+
+def count_video_frames(path: str, posenet_cli: str, timeout: float | None = None) -> int:
+    """How many frames the video at ``path`` holds, by ``posenet video PATH --count`` (every frame
+    decoded: exact). Raises VideoInputError (the CLI's message, which names the file) when the file
+    cannot be read or decoded, RuntimeError for another failure of the CLI."""
+    r = subprocess.run([posenet_cli, "video", path, "--count"], capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        message = _cli_error(r.stderr, r.returncode)
+        if r.returncode == 1 and path in message:
+            raise VideoInputError(message)
+        raise RuntimeError(f"{posenet_cli} video {path} --count failed (exit status {r.returncode}): {message}")
+    try:
+        return int(r.stdout.strip())
+    except ValueError:
+        printed = r.stdout.strip()
+        raise RuntimeError(f"{posenet_cli} video {path} --count printed {printed!r}, not a frame count") from None
 
 
 def _has_glob(text: str) -> bool:
@@ -247,7 +333,9 @@ def collect_inputs(
     subfolders too), a glob pattern (its matches in name order), a COCO annotations file (a .json:
     its images under ``images_dir``, default the file's folder; then it must be the only input), or an
     image path, taken as given: a missing or unreadable file becomes an error line of the results, not
-    a failure here. Raises InputError for a glob matching nothing, a malformed COCO file or a video.
+    a failure here. A path or glob match whose extension is a video's (VIDEO_SUFFIXES) goes to
+    ``video_files`` (folders are searched for images only). Raises InputError for a glob matching
+    nothing or a malformed COCO file.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
@@ -260,7 +348,10 @@ def collect_inputs(
         absolute = os.path.abspath(path)
         if absolute not in seen:  # each image once, at its first mention
             seen.add(absolute)
-            dataset.images.append(ImageItem(absolute, image_id))
+            if image_id is None and Path(absolute).suffix.lower() in VIDEO_SUFFIXES:
+                dataset.video_files.append(absolute)
+            else:
+                dataset.images.append(ImageItem(absolute, image_id))
 
     for raw in inputs:
         text = os.fspath(raw)
@@ -274,12 +365,6 @@ def collect_inputs(
         elif path.is_dir():
             for p in _folder_images(path, recursive):
                 add(p)
-        elif path.suffix.lower() in VIDEO_SUFFIXES:
-            raise InputError(
-                f"{text}: video files are not supported by posenet.dask yet (the frame-range task type is "
-                "designed, but the Python package has no video decoder); run `posenet video` on it, or "
-                "extract its frames as images"
-            )
         elif not path.exists() and _has_glob(text):
             matches = sorted(glob.glob(text, recursive=True))
             files = [m for m in matches if os.path.isfile(m)]
@@ -289,8 +374,8 @@ def collect_inputs(
                 add(m)
         else:
             add(path)
-    if not dataset.images and not dataset.videos:
-        raise InputError("the inputs hold no images: " + ", ".join(os.fspath(i) for i in inputs))
+    if not dataset.images and not dataset.videos and not dataset.video_files:
+        raise InputError("the inputs hold no images or videos: " + ", ".join(os.fspath(i) for i in inputs))
     return dataset
 
 
@@ -641,6 +726,62 @@ def _dumps(line: Mapping[str, Any]) -> str:
     return json.dumps(line, separators=(",", ":"), allow_nan=False)
 
 
+def _video_command(video: VideoRange, config: JobConfig, device: int, posenet_cli: str,
+                   pipeline_cache_dir: str | None) -> list[str]:
+    """`posenet video` over the range with the job's configuration (no tracking, no smoothing)."""
+    w, h = config.input_resolution
+    command = [
+        posenet_cli, "video", video.path, "--jsonl", "-", "--quiet",
+        "--start-frame", str(video.start), "--max-frames", str(video.stop - video.start),
+        "--model", config.model, "--input-resolution", f"{w}x{h}",
+        "--max-poses", str(config.max_poses), "--score-threshold", repr(config.score_threshold),
+        "--nms-radius", repr(config.nms_radius),
+        "--backend", config.backend, "--precision", config.precision,
+    ]  # fmt: skip
+    if config.flip_horizontal:
+        command.append("--flip")
+    if device >= 0:
+        command += ["--device", str(device)]
+    if pipeline_cache_dir is not None:
+        command += ["--pipeline-cache", pipeline_cache_dir]
+    return command
+
+
+def _video_lines(
+    video: VideoRange, config: JobConfig, devices: DeviceMap, posenet_cli: str, pipeline_cache_dir: str | None
+) -> tuple[list[dict[str, Any]], str]:
+    """The range's lines by the posenet CLI, and the device it was asked for. A file the CLI cannot
+    read or decode (its message names the file) ends the lines with an error line at the first frame
+    without a result; any other failure of the CLI (a device, the model) raises, failing the task."""
+    if video.error is not None:
+        return [{"path": video.path, "error": video.error, "error_type": "VideoInputError"}], "none (not counted)"
+    device = choose_device(_worker_name(), devices, config.backend)
+    command = _video_command(video, config, device, posenet_cli, pipeline_cache_dir)
+    r = subprocess.run(command, capture_output=True, text=True)
+    lines: list[dict[str, Any]] = []
+    for raw in r.stdout.splitlines():
+        if not raw.startswith("{"):
+            continue
+        frame = json.loads(raw)
+        lines.append({"path": video.path, **frame})
+    where = f"device index {device}" if device >= 0 else "its default device"
+    description = f"posenet video CLI ({where}, backend {config.backend})"
+    if r.returncode == 0:
+        expected = list(range(video.start, video.stop))
+        if [line.get("frame") for line in lines] != expected:
+            raise RuntimeError(f"{video.path}: frames {video.start}..{video.stop - 1} asked of {posenet_cli}, "
+                               f"it gave {len(lines)} lines (frames {lines[0].get('frame') if lines else None}..)")
+        return lines, description
+    message = _cli_error(r.stderr, r.returncode)
+    if r.returncode == 1 and video.path in message:
+        # Only the lines before the failure that are the range's own, in order, are kept.
+        kept = [line for i, line in enumerate(lines) if line.get("frame") == video.start + i]
+        kept.append({"path": video.path, "frame": video.start + len(kept), "error": message,
+                     "error_type": "VideoInputError"})
+        return kept, description
+    raise RuntimeError(f"{' '.join(command)}: exit status {r.returncode}: {message}")
+
+
 def run_partition(
     partition: Partition,
     *,
@@ -650,13 +791,32 @@ def run_partition(
     batch_size: int = 8,
     decode_threads: int | None = None,
     pipeline_cache_dir: str | None = None,
+    posenet_cli: str | None = None,
 ) -> dict[str, Any]:
-    """The task: estimates a partition's images with this worker's detector and writes its shard.
+    """The task: estimates a partition's images with this worker's detector, or a video range with the
+    posenet CLI (``posenet_cli``) as a subprocess, and writes its shard.
 
-    Returns the shard's name and counts: {'shard', 'images', 'poses', 'errors', 'seconds', 'worker',
-    'device'}."""
+    Returns the shard's name and counts: {'shard', 'images', 'frames', 'poses', 'errors', 'seconds',
+    'worker', 'device'}."""
+    if partition.kind == "video" and partition.video is not None:
+        start = time.perf_counter()
+        if posenet_cli is None:
+            raise ValueError("a video partition needs posenet_cli (the posenet executable)")
+        lines, description = _video_lines(partition.video, config, devices, posenet_cli, pipeline_cache_dir)
+        text = "".join(_dumps(line) + "\n" for line in lines)
+        _write_atomically(Path(out) / "shards" / partition.shard, text.encode())
+        return {
+            "shard": partition.shard,
+            "images": 0,
+            "frames": sum("error" not in line for line in lines),
+            "poses": sum(len(line.get("poses", ())) for line in lines),
+            "errors": sum("error" in line for line in lines),
+            "seconds": time.perf_counter() - start,
+            "worker": _worker_name(),
+            "device": description,
+        }
     if partition.kind != "images":
-        raise NotImplementedError(f"partition kind {partition.kind!r}: only images are supported yet")
+        raise ValueError(f"partition kind {partition.kind!r}: should be images or video")
     start = time.perf_counter()
     cached = _detector(config, devices, pipeline_cache_dir)
     lines: list[dict[str, Any]] = []
@@ -669,6 +829,7 @@ def run_partition(
     return {
         "shard": partition.shard,
         "images": len(lines),
+        "frames": 0,
         "poses": sum(len(line.get("poses", ())) for line in lines),
         "errors": sum("error" in line for line in lines),
         "seconds": time.perf_counter() - start,
@@ -691,6 +852,8 @@ def _shard_counts(path: Path, partition: Partition) -> tuple[int, int] | None:
     if not text.endswith("\n"):
         return None
     raw_lines = text.splitlines()
+    if partition.kind == "video" and partition.video is not None:
+        return _video_shard_counts(raw_lines, partition.video)
     if len(raw_lines) != partition.size:
         return None
     poses = errors = 0
@@ -708,6 +871,25 @@ def _shard_counts(path: Path, partition: Partition) -> tuple[int, int] | None:
         else:
             return None
     return poses, errors
+
+
+def _video_shard_counts(raw_lines: list[str], video: VideoRange) -> tuple[int, int] | None:
+    """(poses, errors) of a complete video shard: one line per frame of the range in order, or the
+    frames before an error line that ends it; None otherwise."""
+    poses = 0
+    for i, raw in enumerate(raw_lines):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(line, dict) or line.get("path") != video.path:
+            return None
+        if "error" in line:
+            return (poses, 1) if i == len(raw_lines) - 1 else None
+        if line.get("frame") != video.start + i or not isinstance(line.get("poses"), list):
+            return None
+        poses += len(line["poses"])
+    return (poses, 0) if len(raw_lines) == video.stop - video.start else None
 
 
 def _prepare_out(out: Path, config: JobConfig, overwrite: bool) -> None:
@@ -783,7 +965,8 @@ def _read_shard(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def read_results(out: str | os.PathLike[str], *, allow_incomplete: bool = False) -> Iterator[dict[str, Any]]:
-    """The lines of the last job written into ``out`` (its job.json), one per image in input order.
+    """The lines of the last job written into ``out`` (its job.json): one per image in input order, then
+    one per video frame (file by file in input order, frames in order; error lines where a video fails).
 
     A job that did not finish has partitions without shards: RuntimeError naming them, or with
     ``allow_incomplete`` the lines of the shards there are."""
@@ -808,12 +991,15 @@ class JobResult:
 
     out: Path
     images: int = 0
+    videos: int = 0
+    frames: int = 0
     poses: int = 0
     errors: int = 0
     partitions: int = 0
     computed: int = 0
     skipped: int = 0
     computed_images: int = 0
+    computed_frames: int = 0
     seconds: float = 0.0
     estimate_seconds: float = 0.0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -832,9 +1018,20 @@ class JobResult:
         submission to the last result: without cluster start-up and detector creation)."""
         return self.computed_images / self.estimate_seconds if self.estimate_seconds > 0 else 0.0
 
+    @property
+    def frames_per_second(self) -> float:
+        """Video frames estimated by this run per second of the estimating phase."""
+        return self.computed_frames / self.estimate_seconds if self.estimate_seconds > 0 else 0.0
+
     def summary_line(self) -> str:
+        videos = (
+            f"{self.frames} frames of {self.videos} videos ({self.frames_per_second:.1f} frames/s, "
+            f"{self.computed_frames} frames computed), "
+            if self.videos
+            else ""
+        )
         line = (
-            f"{self.images} images, {self.poses} poses, {self.errors} errors, {self.seconds:.1f} s, "
+            f"{self.images} images, {videos}{self.poses} poses, {self.errors} errors, {self.seconds:.1f} s, "
             f"{self.images_per_second:.1f} images/s ({self.computed_images} images in {self.estimate_seconds:.1f} s "
             f"of estimation; {self.computed} partitions computed, {self.skipped} already done"
         )
@@ -894,6 +1091,8 @@ def estimate_dataset(
     devices: Mapping[str, int] | Sequence[int] | None = None,
     resources: Mapping[str, float] | None = None,
     partition_size: int = 64,
+    frames_per_task: int = DEFAULT_FRAMES_PER_TASK,
+    posenet_cli: str | os.PathLike[str] | None = None,
     batch_size: int = 8,
     decode_threads: int | None = None,
     retries: int = 2,
@@ -905,7 +1104,8 @@ def estimate_dataset(
 ) -> JobResult:
     """Estimates the poses of every image of ``inputs`` on a Dask cluster; results under ``out``.
 
-    inputs: image paths, folders, glob patterns, or one COCO annotations file (see collect_inputs).
+    inputs: image paths, folders, glob patterns, or one COCO annotations file (see collect_inputs); video
+        files (by extension: VIDEO_SUFFIXES) among the paths and glob matches.
     out: the output folder (shards/, manifest.json, job.json, coco_results.json for a COCO input); it
         must be writable by every worker at the same path.
     model: a .pnb blob or a TF.js model.json (or its folder), readable by every worker at that path.
@@ -918,7 +1118,11 @@ def estimate_dataset(
         else the worker's POSENET_DEVICE, else ``device``.
     resources: Dask resources each task needs, e.g. {'GPU': 1} to run only on workers started with
         ``--resources GPU=1``.
-    partition_size: images per task; batch_size: images per network run (estimate_poses_batch);
+    partition_size: images per task; frames_per_task: video frames per task (a video's frames are counted
+        on the client by ``posenet video --count``, then cut into ranges);
+    posenet_cli: the posenet executable that counts and runs video ranges (default $POSENET_CLI, else
+        ``posenet`` on PATH), at the same path on every worker; only needed for video inputs.
+    batch_size: images per network run (estimate_poses_batch);
         decode_threads: threads decoding ahead in each task (default 1 on the CPU backend, up to 8 else).
     retries: how many times a failing task is retried (a worker that dies is retried by the scheduler).
     overwrite: discard the results of a job with another configuration in ``out`` instead of refusing.
@@ -957,11 +1161,17 @@ def estimate_dataset(
     device_map = DeviceMap.of(devices, device)
     cache_dir = os.fspath(Path(pipeline_cache_dir).resolve()) if pipeline_cache_dir is not None else None
     out_path = Path(out).resolve()
+    if frames_per_task < 1:
+        raise ValueError(f"frames_per_task {frames_per_task}: must be at least 1")
+    cli = find_posenet_cli(posenet_cli) if dataset.video_files else None
     with _job_lock(out_path):  # released when the job ends, however it ends
         _prepare_out(out_path, config, overwrite)
+        if cli is not None:
+            dataset.videos = _count_and_cut(dataset.video_files, cli, frames_per_task)
 
         partitions = dataset.partitions(partition_size)
-        result = JobResult(out=out_path, images=len(dataset.images), partitions=len(partitions))
+        result = JobResult(out=out_path, images=len(dataset.images), partitions=len(partitions),
+                           videos=len(dataset.video_files), frames=sum(v.stop - v.start for v in dataset.videos))
         # Until the job ends, job.json says which shards it will have and that it is not complete; a
         # merged COCO file of an earlier job would not be this one's.
         (out_path / "coco_results.json").unlink(missing_ok=True)
@@ -981,17 +1191,20 @@ def estimate_dataset(
             cluster = _start_local_cluster(n_workers or 1, omp_threads)
             client = Client(cluster)
         plugin = DetectorPlugin(config, device_map, cache_dir, resources)
+        # Video ranges run in the CLI's own process: the workers need no detector of their own for them.
+        with_detector = any(p.kind == "images" for p in todo)
         try:
             result.dashboard = _dashboard_link(client)
             if result.dashboard:
                 say(f"dashboard: {result.dashboard}")
-            if todo:
+            if with_detector:
                 client.register_worker_plugin(plugin, name=plugin.name)
                 described = client.run(_worker_description, config, device_map, cache_dir, resources)
                 for address, (name, description) in sorted(described.items(), key=lambda kv: kv[1][0]):
                     if description is not None:
                         result.devices[name] = description
                         say(f"worker {name} ({address}): {description}")
+            if todo:
                 estimating = time.perf_counter()
                 token = uuid.uuid4().hex[:8]  # distinct keys per job: a client never gets another job's futures
                 futures = client.map(
@@ -1004,6 +1217,7 @@ def estimate_dataset(
                     batch_size=batch_size,
                     decode_threads=decode_threads,
                     pipeline_cache_dir=cache_dir,
+                    posenet_cli=cli,
                     retries=retries,
                     resources=dict(resources) if resources else None,
                     pure=False,
@@ -1017,6 +1231,7 @@ def estimate_dataset(
                         summary = future.result()
                         result.computed += 1
                         result.computed_images += summary["images"]
+                        result.computed_frames += summary["frames"]
                         result.poses += summary["poses"]
                         result.errors += summary["errors"]
                         result.devices.setdefault(str(summary["worker"]), summary["device"])
@@ -1030,7 +1245,7 @@ def estimate_dataset(
                     future.release()
                 result.estimate_seconds = time.perf_counter() - estimating
         finally:
-            if todo:
+            if with_detector:
                 try:
                     client.unregister_worker_plugin(plugin.name)
                 except Exception:  # noqa: BLE001 - never hide the job's own outcome behind a clean-up error
@@ -1049,12 +1264,28 @@ def estimate_dataset(
         return result
 
 
+def _count_and_cut(video_files: Sequence[str], posenet_cli: str, frames_per_task: int) -> list[VideoRange]:
+    """Each video's frames counted (``posenet video --count``, a few files at once), cut into ranges in
+    file order. A file the CLI cannot read becomes one range [0, 0) carrying the error (its error line)."""
+
+    def count(path: str) -> list[VideoRange]:
+        try:
+            return video_ranges(path, count_video_frames(path, posenet_cli), frames_per_task)
+        except VideoInputError as e:
+            return [VideoRange(path, 0, 0, error=str(e))]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(video_files)))) as pool:
+        return [r for ranges in pool.map(count, video_files) for r in ranges]
+
+
 def _write_job(out: Path, dataset: Dataset, partitions: Sequence[Partition], result: JobResult, complete: bool) -> None:
     """<out>/job.json: the job's shards in input order, whether all are there, and its totals."""
     job = {
         "complete": complete,
         "coco_annotations": dataset.coco_annotations,
         "images": result.images,
+        "videos": result.videos,
+        "frames": result.frames,
         "poses": result.poses if complete else None,
         "errors": result.errors if complete else None,
         "shards": [p.shard for p in partitions],
@@ -1062,6 +1293,7 @@ def _write_job(out: Path, dataset: Dataset, partitions: Sequence[Partition], res
         "devices": result.devices,
         "seconds": result.seconds,
         "images_per_second": result.images_per_second,
+        "frames_per_second": result.frames_per_second,
     }
     _write_atomically(out / "job.json", (json.dumps(job, indent=1) + "\n").encode())
 
@@ -1113,7 +1345,8 @@ def _parser() -> argparse.ArgumentParser:
         "failed (partitions without results: rerun to finish them), 2 usage or configuration error.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="image files, folders, glob patterns (quoted), or one COCO annotations .json")
+                   help="image files, folders, glob patterns (quoted), or one COCO annotations .json; video files "
+                   "(.mp4, .mkv, .webm, .avi, .mov, .y4m, ...) are cut into frame ranges run by `posenet video`")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (shared by the workers)")
     p.add_argument("--scheduler", default="local", metavar="ADDRESS|local",
                    help="a scheduler address (tcp://host:8786), a scheduler file (.json), or 'local' (default): "
@@ -1135,6 +1368,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--images", dest="images_dir", metavar="DIR", default=None, help="folder of a COCO file's images (default: the file's folder)")
     p.add_argument("--recursive", action="store_true", help="folders: include subfolders")
     p.add_argument("--partition-size", type=int, metavar="N", default=64, help="images per task (default 64)")
+    p.add_argument("--frames-per-task", type=int, metavar="N", default=DEFAULT_FRAMES_PER_TASK,
+                   help=f"video frames per task (default {DEFAULT_FRAMES_PER_TASK})")
+    p.add_argument("--posenet-cli", default=None, metavar="PATH",
+                   help=f"the posenet executable for video inputs, at this path on every worker (default ${CLI_ENV}, "
+                   "else posenet on PATH)")
     p.add_argument("--batch-size", type=int, metavar="N", default=8, help="images per network run (default 8)")
     p.add_argument("--decode-threads", type=int, metavar="N", default=None,
                    help="threads decoding images ahead in each worker (default: 1 on the CPU backend, up to 8 on a GPU)")
@@ -1165,7 +1403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         resolution = _resolution(args.input_resolution)
     except (ValueError, KeyError) as e:
         return usage(str(e))
-    for name in ("workers", "partition_size", "batch_size", "decode_threads", "omp_threads"):
+    for name in ("workers", "partition_size", "frames_per_task", "batch_size", "decode_threads", "omp_threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             return usage(f"--{name.replace('_', '-')} {value}: must be at least 1")
@@ -1202,6 +1440,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             devices=devices,
             resources=resources,
             partition_size=args.partition_size,
+            frames_per_task=args.frames_per_task,
+            posenet_cli=args.posenet_cli,
             batch_size=args.batch_size,
             decode_threads=args.decode_threads,
             retries=args.retries,

@@ -199,8 +199,13 @@ def test_collect_inputs(tmp_path):
     assert [i.path for i in ds.images] == [str(p) for p in good] + [str(tmp_path / "gone.jpg")]
     with pytest.raises(pdask.InputError, match="matches no file"):
         pdask.collect_inputs([str(tmp_path / "*.png")])
-    with pytest.raises(pdask.InputError, match="video files are not supported"):
-        pdask.collect_inputs([tmp_path / "clip.mp4"])
+    # Video files (by extension, as paths or glob matches) are kept apart, each once, for counting.
+    (tmp_path / "clips").mkdir()
+    for name in ("a.mp4", "b.Y4M"):
+        (tmp_path / "clips" / name).write_bytes(b"")
+    ds = pdask.collect_inputs([tmp_path / "clip.mkv", str(tmp_path / "clips" / "*"), tmp_path / "clips" / "a.mp4", good[0]])
+    assert ds.video_files == [str(tmp_path / "clip.mkv"), str(tmp_path / "clips" / "a.mp4"), str(tmp_path / "clips" / "b.Y4M")]
+    assert [i.path for i in ds.images] == [str(good[0])]
     coco = tmp_path / "ann.json"
     coco.write_text(json.dumps({"images": [{"id": 7, "file_name": "a.jpg"}]}))
     with pytest.raises(pdask.InputError, match="only input"):
@@ -216,6 +221,34 @@ def test_shard_names_follow_the_content():
     assert a.shard == same.shard
     assert len({a.shard, other.shard, with_ids.shard}) == 3
     assert a.shard.startswith("images-") and a.shard.endswith(".jsonl")
+
+
+def test_video_ranges_and_finding_the_cli(tmp_path, monkeypatch):
+    ranges = pdask.video_ranges("/v.mp4", 12, 5)
+    assert [(r.start, r.stop) for r in ranges] == [(0, 5), (5, 10), (10, 12)]
+    assert pdask.video_ranges("/v.mp4", 0, 5) == []
+    with pytest.raises(ValueError, match="frames_per_task 0"):
+        pdask.video_ranges("/v.mp4", 3, 0)
+    parts = pdask.Dataset(videos=ranges).partitions(4)
+    assert [p.size for p in parts] == [5, 5, 2] and len({p.shard for p in parts}) == 3
+    assert all(p.shard.startswith("video-") for p in parts)
+    # The CLI: the argument, else $POSENET_CLI, else posenet on PATH; a clear error when none.
+    tool = tmp_path / "bin" / "posenet"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    monkeypatch.delenv("POSENET_CLI", raising=False)
+    with pytest.raises(posenet.ConfigError, match="posenet_cli=.*POSENET_CLI.*PATH"):
+        pdask.find_posenet_cli()
+    monkeypatch.setenv("PATH", str(tool.parent))
+    assert pdask.find_posenet_cli() == str(tool)
+    monkeypatch.setenv("POSENET_CLI", str(tmp_path / "missing"))
+    with pytest.raises(posenet.ConfigError, match=r"\$POSENET_CLI .*missing.*not an executable"):
+        pdask.find_posenet_cli()
+    assert pdask.find_posenet_cli(tool) == str(tool)
+    with pytest.raises(posenet.ConfigError, match="posenet_cli .*notes.txt"):
+        pdask.find_posenet_cli(tmp_path / "notes.txt")
 
 
 def test_choose_device():
@@ -414,13 +447,94 @@ def test_coco_results_equal_posenet_eval_shared(client, shared_dir, default_mode
     check_coco(client, cli, default_model, ann, coco, tmp_path)
 
 
+@pytest.fixture(scope="module")
+def tiny_video(tmp_path_factory, cli, tiny_blob):
+    """A 12-frame MP4 made by the CLI itself from synthetic images (its overlay output)."""
+    root = tmp_path_factory.mktemp("tiny-video")
+    (root / "frames").mkdir()
+    for i in range(12):
+        write_ppm(root / "frames" / f"frame-{i:02d}.ppm", gradient_image(48, 64, 100 + i))
+    cli("video", root / "frames", "--overlay", root / "clip.mp4", "--model", tiny_blob, "--backend", "cpu",
+        "--input-resolution", TINY_RESOLUTION, "--quiet")
+    return root / "clip.mp4"
+
+
+def test_video_ranges_match_the_cli(client, tiny_video, tiny_blob, tiny_set, build_dir, cli, tmp_path):
+    good, _, _ = tiny_set
+    posenet_cli = build_dir / "tools" / "posenet"
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(np.random.default_rng(9).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    estimation = ["--input-resolution", TINY_RESOLUTION, "--max-poses", 3, "--score-threshold", 0]
+    direct = [json.loads(line) for line in
+              cli("video", tiny_video, "--jsonl", "-", "--model", tiny_blob, "--backend", "cpu", *estimation).splitlines()]
+    frames = int(cli("video", tiny_video, "--count"))
+    assert frames == len(direct) >= 10
+    inputs = [tiny_video, good[0], corrupt, good[1]]
+    options = dict(model=tiny_blob, client=client, backend="cpu", input_resolution=TINY_RESOLUTION, max_poses=3,
+                   score_threshold=0.0, frames_per_task=5, posenet_cli=posenet_cli)
+    result = pdask.estimate_dataset(inputs, tmp_path / "out", **options)
+    ranges = -(-frames // 5)
+    assert result.ok, result.failed
+    assert (result.images, result.videos, result.frames, result.errors) == (2, 2, frames, 1)
+    assert (result.partitions, result.computed) == (1 + ranges + 1, 1 + ranges + 1)
+    assert result.computed_frames == frames and result.poses == sum(len(d["poses"]) for d in direct) + sum(
+        len(p) for p in cli_poses(cli, tiny_blob, good[:2], *estimation))
+    lines = result_lines(tmp_path / "out")
+    # The images first (as image shards are), then each video's frames in order, every frame once.
+    assert [line["path"] for line in lines[:2]] == [str(good[0]), str(good[1])]
+    video_lines = [line for line in lines if line["path"] == str(tiny_video)]
+    assert [{k: v for k, v in line.items() if k != "path"} for line in video_lines] == direct
+    assert lines[2:2 + frames] == video_lines
+    assert lines[2 + frames:] == [{"path": str(corrupt), "error": lines[-1]["error"], "error_type": "VideoInputError"}]
+    assert "corrupt.mp4" in lines[-1]["error"], lines[-1]
+    assert "frames of 2 videos" in result.summary_line()
+    job = json.loads((tmp_path / "out" / "job.json").read_text())
+    assert job["complete"] and (job["videos"], job["frames"]) == (2, frames)
+    # Resumable: a rerun computes nothing; a lost range shard is the only one run again.
+    again = pdask.estimate_dataset(inputs, tmp_path / "out", **options)
+    assert (again.computed, again.skipped, again.poses, again.errors) == (0, result.partitions, result.poses, 1)
+    video_shard = next(p for p in pdask.Dataset(videos=pdask.video_ranges(str(tiny_video), frames, 5)).partitions(1))
+    (tmp_path / "out" / "shards" / video_shard.shard).unlink()
+    third = pdask.estimate_dataset(inputs, tmp_path / "out", **options)
+    assert (third.computed, third.computed_frames) == (1, 5)
+    assert result_lines(tmp_path / "out") == lines
+
+
+def test_a_video_that_fails_mid_range_keeps_its_frames_and_an_error_line(tmp_path, tiny_blob, build_dir):
+    # A fake CLI (a shell script) that prints two frames of the range, then fails naming the file.
+    video = tmp_path / "cut.mp4"
+    video.write_bytes(b"")
+    fake = tmp_path / "posenet"
+    fake.write_text("#!/bin/sh\n"
+                    "echo '{\"frame\":5,\"timestamp_us\":0,\"width\":4,\"height\":3,\"poses\":[]}'\n"
+                    "echo '{\"frame\":6,\"timestamp_us\":1,\"width\":4,\"height\":3,\"poses\":[]}'\n"
+                    f"echo 'posenet video: error: {video}: truncated data' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    config = pdask.JobConfig(model=str(tiny_blob), model_sha256="0", backend="cpu")
+    (tmp_path / "out" / "shards").mkdir(parents=True)
+    partition = pdask.Partition("video", video=pdask.VideoRange(str(video), 5, 10))
+    summary = pdask.run_partition(partition, config=config, devices=pdask.DeviceMap(), out=str(tmp_path / "out"),
+                                  posenet_cli=str(fake))
+    assert (summary["frames"], summary["errors"]) == (2, 1)
+    shard = tmp_path / "out" / "shards" / partition.shard
+    lines = [json.loads(line) for line in shard.read_text().splitlines()]
+    assert [line.get("frame") for line in lines] == [5, 6, 7]
+    assert lines[-1] == {"path": str(video), "frame": 7, "error": f"{video}: truncated data", "error_type": "VideoInputError"}
+    assert pdask._shard_counts(shard, partition) == (0, 1)  # complete: a rerun keeps it
+    # A failure that is not the file's (the model, a device) fails the task, for Dask to retry.
+    fake.write_text("#!/bin/sh\necho 'posenet video: error: device lost' >&2\nexit 1\n")
+    with pytest.raises(RuntimeError, match="device lost"):
+        pdask.run_partition(partition, config=config, devices=pdask.DeviceMap(), out=str(tmp_path / "out"),
+                            posenet_cli=str(fake))
+
+
 def run_cli(*args, timeout=120):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(posenet.__file__).parents[1]), os.environ.get("PYTHONPATH")])))
     return subprocess.run([sys.executable, "-m", "posenet.dask", *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=timeout)
 
 
-def test_command_line(client, fault, tiny_set, tiny_blob, tmp_path):
+def test_command_line(client, fault, tiny_set, tiny_blob, tiny_video, build_dir, cli, tmp_path):
     good, bad, order = tiny_set
     common = ["--scheduler", client.scheduler.address, "--model", tiny_blob, "--backend", "cpu",
               "--input-resolution", TINY_RESOLUTION, "--partition-size", 5]
@@ -432,8 +546,15 @@ def test_command_line(client, fault, tiny_set, tiny_blob, tmp_path):
     # Usage errors: 2, with the reason.
     r = run_cli(*common, *order, "--out", tmp_path / "out", "--max-poses", 3)
     assert r.returncode == 2 and "another configuration" in r.stderr and "--force" in r.stderr
-    r = run_cli(*common, tmp_path / "clip.mkv", "--out", tmp_path / "out2")
-    assert r.returncode == 2 and "video files are not supported" in r.stderr
+    r = run_cli(*common, tmp_path / "clip.mkv", "--out", tmp_path / "out2", "--posenet-cli", tmp_path / "nothing")
+    assert r.returncode == 2 and "nothing" in r.stderr and "not an executable" in r.stderr, r.stderr
+    r = run_cli(*common, tiny_video, "--out", tmp_path / "out2", "--frames-per-task", 0)
+    assert r.returncode == 2 and "--frames-per-task 0" in r.stderr, r.stderr
+    r = run_cli(*common, tiny_video, "--out", tmp_path / "out2", "--frames-per-task", 4, "--no-progress",
+                "--posenet-cli", build_dir / "tools" / "posenet")
+    frames = int(cli("video", tiny_video, "--count"))
+    assert r.returncode == 0 and f"0 images, {frames} frames of 1 videos" in r.stdout, (r.stdout, r.stderr)
+    assert len(result_lines(tmp_path / "out2")) == frames
     r = run_cli("--model", tiny_blob, good[0])
     assert r.returncode == 2 and "--out" in r.stderr
     # A failed job: 1, naming the partition and the error.
