@@ -274,7 +274,8 @@ def count_video_frames(path: str, posenet_cli: str, timeout: float | None = None
     """How many frames the video at ``path`` holds, by ``posenet video PATH --count`` (every frame
     decoded: exact). Raises VideoInputError (the CLI's message, which names the file) when the file
     cannot be read or decoded, RuntimeError for another failure of the CLI."""
-    r = subprocess.run([posenet_cli, "video", path, "--count"], capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run([posenet_cli, "video", path, "--count"], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=timeout)
     if r.returncode != 0:
         message = _cli_error(r.stderr, r.returncode)
         if r.returncode == 1 and path in message:
@@ -757,12 +758,15 @@ def _video_lines(
         return [{"path": video.path, "error": video.error, "error_type": "VideoInputError"}], "none (not counted)"
     device = choose_device(_worker_name(), devices, config.backend)
     command = _video_command(video, config, device, posenet_cli, pipeline_cache_dir)
-    r = subprocess.run(command, capture_output=True, text=True)
+    r = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     lines: list[dict[str, Any]] = []
     for raw in r.stdout.splitlines():
-        if not raw.startswith("{"):
-            continue
-        frame = json.loads(raw)
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            if r.returncode == 0:
+                raise RuntimeError(f"{video.path}: {posenet_cli} wrote a line that is not JSON: {raw[:200]!r}") from None
+            break  # a failed run's last words: the lines before are complete
         lines.append({"path": video.path, **frame})
     where = f"device index {device}" if device >= 0 else "its default device"
     description = f"posenet video CLI ({where}, backend {config.backend})"
