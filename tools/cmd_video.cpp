@@ -1,5 +1,6 @@
 // `posenet video`: poses in every frame of a video file, a camera, a folder of images or raw frames on
 // stdin, as JSON Lines and/or an MP4 with the poses drawn; optional tracking and smoothing.
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <csignal>
@@ -250,7 +251,11 @@ int cmd_video(int argc, char** argv) {
     video::install_interrupt_handlers();
     auto source = video::open_frame_source(inputs, source_options);
     PoseDetector detector(config, options);
-    video::ProgressLine progress(!quiet, "frame", source->expected_frames());
+    // The progress line's total: the frames this run writes, where the input's length is known.
+    std::optional<int64_t> to_write = source->expected_frames();
+    if (to_write) to_write = std::max<int64_t>(0, *to_write - start_frame);
+    if (to_write && max_frames > 0) to_write = std::min(*to_write, max_frames);
+    video::ProgressLine progress(!quiet, "frame", to_write);
     if (progress.shown()) {
         const ModelInfo& info = detector.model_info();
         std::fprintf(stderr, "%s (%s) -> model %s: %s %.2f, output stride %d, input %dx%d, backend %s\n",
