@@ -56,7 +56,7 @@ std::string strip_input_name(const std::string& s) {
 // Whether lists and objects nest deeper than `limit` (outside strings), checked before parsing: a
 // file of 16 MiB of '[' would otherwise become 16 M nested lists. (A parser callback could check
 // this too, but nlohmann's callback parser takes quadratic time over a long list of objects.)
-bool json_nesting_exceeds(const std::vector<uint8_t>& text, int limit) {
+bool json_nesting_exceeds(std::span<const uint8_t> text, int limit) {
     int depth = 0;
     bool in_string = false, escaped = false;
     for (uint8_t c : text) {
@@ -558,20 +558,17 @@ Network GraphFolder::fold() {
 
 namespace {
 
-Network convert(const fs::path& file, const ConvertOptions& options) {
+// Converts model.json's bytes (at most limits::kMaxModelJsonBytes); `file` names it, shards come from `shards`.
+Network convert(std::span<const uint8_t> text, const fs::path& file, ShardSource& shards, const ConvertOptions& options) {
     const std::string name = file.string();
-    std::string why;
-    auto bytes = read_regular_file(file, limits::kMaxModelJsonBytes, why);
-    if (!bytes) throw ModelError(name + ": cannot read the model: it " + why);
-    if (json_nesting_exceeds(*bytes, limits::kMaxJsonDepth))
+    if (json_nesting_exceeds(text, limits::kMaxJsonDepth))
         throw ModelError(name + ": JSON nested deeper than " + std::to_string(limits::kMaxJsonDepth) + " levels");
     json model;
     try {
-        model = json::parse(bytes->begin(), bytes->end());
+        model = json::parse(text.begin(), text.end());
     } catch (const json::exception& e) {
         throw ModelError(name + ": not valid JSON (" + e.what() + ")");
     }
-    bytes.reset();
     if (!model.is_object()) fail(name, "expected a JSON object, got " + describe(model));
     if (const json* format = member(model, "format"))
         if (!format->is_string() || format->get_ref<const std::string&>() != "graph-model")
@@ -586,7 +583,7 @@ Network convert(const fs::path& file, const ConvertOptions& options) {
     std::vector<Node> nodes;
     nodes.reserve(node_list->size());
     for (size_t i = 0; i < node_list->size(); ++i) nodes.push_back(parse_node((*node_list)[i], name, i));
-    TfjsWeights weights = read_tfjs_weights(member(model, "weightsManifest"), file);
+    TfjsWeights weights = read_tfjs_weights(member(model, "weightsManifest"), name, shards);
     GraphFolder folder(file, std::move(nodes), std::move(weights.tensors), options);
     Network net = folder.fold();
     net.quant_bytes = weights.quant_bytes;
@@ -620,22 +617,51 @@ Network convert(const fs::path& file, const ConvertOptions& options) {
 
 }  // namespace
 
-Network load_tfjs_model(const fs::path& path, const ConvertOptions& options) {
-    // Everything below reports a ModelError naming the file; whatever else escapes the library
-    // (out of memory, a file system error) is rethrown as one here, never as bare std:: text.
-    fs::path file;
+namespace {
+
+// Runs `convert` and reports everything as a ModelError naming the file: whatever else escapes the
+// library (out of memory, a file system error) is rethrown as one here, never as bare std:: text.
+template <class F>
+Network guarded(const fs::path& shown, F&& convert) {
     try {
-        file = find_model_json(path);
-        return convert(file, options);
+        return convert();
     } catch (const ModelError&) {
         throw;
     } catch (const std::bad_alloc&) {
-        throw ModelError((file.empty() ? path : file).string() + ": out of memory while converting the model");
+        throw ModelError(shown.string() + ": out of memory while converting the model");
     } catch (const fs::filesystem_error& e) {
-        throw ModelError((file.empty() ? path : file).string() + ": " + e.code().message());
+        throw ModelError(shown.string() + ": " + e.code().message());
     } catch (const std::exception& e) {
-        throw ModelError((file.empty() ? path : file).string() + ": cannot convert the model (" + e.what() + ")");
+        throw ModelError(shown.string() + ": cannot convert the model (" + e.what() + ")");
     }
+}
+
+}  // namespace
+
+Network load_tfjs_model(const fs::path& path, const ConvertOptions& options) {
+    fs::path file;
+    return guarded(path, [&] {
+        file = find_model_json(path);
+        return guarded(file, [&] {
+            std::string why;
+            auto bytes = read_regular_file(file, limits::kMaxModelJsonBytes, why);
+            if (!bytes) throw ModelError(file.string() + ": cannot read the model: it " + why);
+            ShardFiles shards(file.parent_path(), file.string());
+            return convert(*bytes, file, shards, options);
+        });
+    });
+}
+
+Network load_tfjs_model(std::span<const uint8_t> model_json, const std::map<std::string, std::vector<uint8_t>>& shards,
+                        const std::string& name, const ConvertOptions& options) {
+    const fs::path file(name);
+    return guarded(file, [&] {
+        if (model_json.size() > limits::kMaxModelJsonBytes)
+            throw ModelError(name + ": cannot read the model: it is " + std::to_string(model_json.size()) +
+                             " bytes, more than the limit of " + std::to_string(limits::kMaxModelJsonBytes));
+        ShardMemory source(shards, file.parent_path(), name);
+        return convert(model_json, file, source, options);
+    });
 }
 
 }  // namespace posenet::engine

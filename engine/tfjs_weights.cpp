@@ -4,6 +4,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -76,31 +77,20 @@ WeightSpec parse_weight_spec(const json& w, const std::string& file, const std::
 }
 
 // Every shard of one group, back to back: exactly `needed` bytes, never reading more.
-std::vector<uint8_t> read_group_shards(const json& paths, const fs::path& folder, uint64_t needed, const std::string& file,
+std::vector<uint8_t> read_group_shards(const json& paths, ShardSource& source, uint64_t needed, const std::string& file,
                                        const std::string& group) {
     std::vector<uint8_t> data;
     for (size_t i = 0; i < paths.size(); ++i) {
         const std::string& entry = as_string(paths[i], file + ": " + group + ": paths[" + std::to_string(i) + "]");
         const std::string where = file + ": " + group + ": shard \"" + entry + "\"";
-        const fs::path shard = resolve_shard_path(folder, entry, where);
-        const std::string shown = (folder / entry).string();
-        // The size first (nothing read, FIFOs and devices refused), so a shard larger than the bytes
-        // left is refused before any of it is read.
-        uint64_t size = 0;
-        std::string why;
-        const int fd = open_regular_file(shard, size, why);
-        if (fd < 0) {
-            if (why == "no such file") throw ModelError(shown + ": weight shard is missing (listed in " + file + ")");
-            throw ModelError(shown + ": cannot read this weight shard (listed in " + file + "): it " + why);
-        }
-        ::close(fd);
+        // The size first (nothing read), so a shard larger than the bytes left is refused unread.
+        const uint64_t size = source.size(entry, where);
         const uint64_t left = needed - data.size();
         if (size > left)
             throw ModelError(file + ": " + group + " needs " + std::to_string(needed) + " bytes, but its shards hold more: \"" +
                              entry + "\" is " + std::to_string(size) + " bytes where " + std::to_string(left) + " were left");
-        auto bytes = read_regular_file(shard, left, why);
-        if (!bytes) throw ModelError(shown + ": cannot read this weight shard (listed in " + file + "): it " + why);
-        data.insert(data.end(), bytes->begin(), bytes->end());
+        std::vector<uint8_t> bytes = source.read(entry, size, where);
+        data.insert(data.end(), bytes.begin(), bytes.end());
     }
     if (data.size() != needed)
         throw ModelError(file + ": " + group + " needs " + std::to_string(needed) + " bytes but its shards hold " +
@@ -141,7 +131,7 @@ ConstTensor decode(const WeightSpec& spec, const uint8_t* src, const std::string
 
 }  // namespace
 
-fs::path resolve_shard_path(const fs::path& folder, const std::string& entry, const std::string& where) {
+fs::path normal_shard_path(const std::string& entry, const std::string& where) {
     if (entry.empty()) fail(where, "the path is empty");
     if (entry.size() > limits::kMaxNameBytes) fail(where, "the path is longer than the limit");
     if (entry.find('\0') != std::string::npos) fail(where, "the path holds a NUL byte");
@@ -150,6 +140,11 @@ fs::path resolve_shard_path(const fs::path& folder, const std::string& entry, co
         fail(where, "the path is absolute; shard paths are relative to the model's folder");
     const fs::path normal = written.lexically_normal();
     if (normal.empty() || *normal.begin() == "..") fail(where, "the path leads outside the model's folder");
+    return normal;
+}
+
+fs::path resolve_shard_path(const fs::path& folder, const std::string& entry, const std::string& where) {
+    const fs::path normal = normal_shard_path(entry, where);
     std::error_code ec;
     const fs::path base = fs::weakly_canonical(folder.empty() ? fs::path(".") : folder, ec);
     if (ec) fail(where, "cannot resolve the model's folder (" + ec.message() + ")");
@@ -161,8 +156,49 @@ fs::path resolve_shard_path(const fs::path& folder, const std::string& entry, co
     return resolved;
 }
 
-TfjsWeights read_tfjs_weights(const json* manifest, const fs::path& model_file) {
-    const std::string file = model_file.string();
+ShardFiles::ShardFiles(fs::path folder, std::string model_file) : folder_(std::move(folder)), model_file_(std::move(model_file)) {}
+
+uint64_t ShardFiles::size(const std::string& entry, const std::string& where) {
+    const fs::path shard = resolve_shard_path(folder_, entry, where);
+    resolved_entry_ = entry, resolved_ = shard;
+    uint64_t size = 0;
+    std::string why;
+    const int fd = open_regular_file(shard, size, why);  // FIFOs and devices refused without blocking
+    if (fd < 0) {
+        const std::string shown = (folder_ / entry).string();
+        if (why == "no such file") throw ModelError(shown + ": weight shard is missing (listed in " + model_file_ + ")");
+        throw ModelError(shown + ": cannot read this weight shard (listed in " + model_file_ + "): it " + why);
+    }
+    ::close(fd);
+    return size;
+}
+
+std::vector<uint8_t> ShardFiles::read(const std::string& entry, uint64_t bytes, const std::string& where) {
+    std::string why;
+    auto data = read_regular_file(entry == resolved_entry_ ? resolved_ : resolve_shard_path(folder_, entry, where), bytes, why);
+    if (!data) throw ModelError((folder_ / entry).string() + ": cannot read this weight shard (listed in " + model_file_ + "): it " + why);
+    return std::move(*data);
+}
+
+ShardMemory::ShardMemory(const std::map<std::string, std::vector<uint8_t>>& shards, fs::path folder, std::string model_file)
+    : folder_(std::move(folder)), model_file_(std::move(model_file)) {
+    for (const auto& [path, bytes] : shards) shards_[fs::path(path).lexically_normal().string()] = &bytes;
+}
+
+const std::vector<uint8_t>& ShardMemory::find(const std::string& entry, const std::string& where) const {
+    auto it = shards_.find(normal_shard_path(entry, where).string());
+    if (it == shards_.end()) throw ModelError((folder_ / entry).string() + ": weight shard is missing (listed in " + model_file_ + ")");
+    return *it->second;
+}
+
+uint64_t ShardMemory::size(const std::string& entry, const std::string& where) { return find(entry, where).size(); }
+
+std::vector<uint8_t> ShardMemory::read(const std::string& entry, uint64_t bytes, const std::string& where) {
+    const std::vector<uint8_t>& data = find(entry, where);
+    return {data.begin(), data.begin() + std::ptrdiff_t(std::min<uint64_t>(bytes, data.size()))};
+}
+
+TfjsWeights read_tfjs_weights(const json* manifest, const std::string& file, ShardSource& shards) {
     if (!manifest || !manifest->is_array()) throw ModelError(file + ": weightsManifest is missing or not a list");
     TfjsWeights out;
     uint64_t total_count = 0;
@@ -183,7 +219,7 @@ TfjsWeights read_tfjs_weights(const json* manifest, const fs::path& model_file) 
                 throw ModelError(file + ": the weights manifest lists more than " + std::to_string(limits::kMaxWeightCount) +
                                  " weights (at '" + specs.back().name + "')");
         }
-        const std::vector<uint8_t> data = read_group_shards(paths, model_file.parent_path(), needed, file, group);
+        const std::vector<uint8_t> data = read_group_shards(paths, shards, needed, file, group);
         uint64_t pos = 0;
         for (const WeightSpec& spec : specs) {
             ConstTensor t = decode(spec, data.data() + pos, file + ": weight '" + spec.name + "'");

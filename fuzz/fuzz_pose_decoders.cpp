@@ -1,6 +1,7 @@
 // libFuzzer target: the single- and multi-pose decoders on arbitrary tensors (NaN, infinities and
 // huge values included) and configs. They must never crash or hang; bad sizes or configs are
 // std::invalid_argument (ConfigError is one).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -35,9 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     c.flip_horizontal = r.take<uint8_t>() & 1;
     const int image_h = 1 + r.take<uint16_t>() % 4000, image_w = 1 + r.take<uint16_t>() % 4000;
     const size_t cells = size_t(h) * size_t(w);
-    auto tensor = [&](size_t channels) {
-        std::vector<float> t(cells * channels);
-        for (float& v : t) v = r.n ? r.take<float>() : 0.0f;
+    auto tensor = [&](size_t channels) {  // the next bytes as floats, zeros once they run out (one copy)
+        std::vector<float> t(cells * channels, 0.0f);
+        const size_t bytes = std::min(r.n, t.size() * sizeof(float));
+        if (bytes) std::memcpy(t.data(), r.p, bytes);
+        r.p += bytes, r.n -= bytes;
         return t;
     };
     std::vector<float> logits = tensor(17), offsets = tensor(34), fwd = tensor(32), bwd = tensor(32);

@@ -87,16 +87,40 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 24; ++i) pgm.push_back(uint8_t(i * 11));
     write(dir / "fuzz_image" / "grey16.pgm", pgm);
 
-    // Models: the tiny TF.js model as model.json NUL shard, and its blob.
-    posenet::test::TinyModel tiny;
-    const fs::path json = tiny.write(scratch / "tiny");
-    std::vector<uint8_t> joined = read(json);
-    joined.push_back(0);
-    const auto shard = read(scratch / "tiny" / "group1-shard1of1.bin");
-    joined.insert(joined.end(), shard.begin(), shard.end());
-    write(dir / "fuzz_tfjs_model" / "tiny.bin", joined);
-    posenet::engine::save_blob(posenet::engine::load_tfjs_model(json), scratch / "tiny.pnb");
-    write(dir / "fuzz_blob" / "tiny.pnb", read(scratch / "tiny.pnb"));
+    // Models: TF.js models as model.json NUL shard (fuzz_tfjs_model), and their blobs behind the mode
+    // byte of fuzz_blob (0: as is, 3: resealed). The tiny model (plain convs); a richer variant with a
+    // depthwise conv, a max pool, a Pad folded into a conv and a fused stem; one with a uint8-quantized
+    // weight (the last in the manifest, so the shard is the float weights and then its bytes).
+    using posenet::test::TinyModel;
+    TinyModel tiny, rich, quant;
+    posenet::test::make_conv2_depthwise(rich);
+    posenet::test::insert_maxpool(rich);
+    posenet::test::insert_pad(rich, 1, 1, 1, 1);
+    posenet::test::fuse_stem(rich);
+    auto& last = quant.model["weightsManifest"][0]["weights"].back();
+    const size_t quantized = posenet::test::element_count(last);
+    last["quantization"] = {{"dtype", "uint8"}, {"scale", 0.01}, {"min", -1.0}};
+    for (auto& [name, model] : {std::pair<const char*, TinyModel*>{"tiny", &tiny}, {"rich", &rich}, {"quant", &quant}}) {
+        const fs::path json = model->write(scratch / name);
+        std::vector<uint8_t> shard = read(scratch / name / "group1-shard1of1.bin");
+        if (model == &quant) {
+            shard.resize(shard.size() - quantized * 4);
+            for (size_t i = 0; i < quantized; ++i) shard.push_back(uint8_t(i * 7));
+            write(scratch / name / "group1-shard1of1.bin", shard);
+        }
+        std::vector<uint8_t> joined = read(json);
+        joined.push_back(0);
+        joined.insert(joined.end(), shard.begin(), shard.end());
+        write(dir / "fuzz_tfjs_model" / (std::string(name) + ".bin"), joined);
+        const fs::path blob = scratch / (std::string(name) + ".pnb");
+        posenet::engine::save_blob(posenet::engine::load_tfjs_model(json), blob);
+        for (uint8_t mode : {0, 3}) {
+            std::vector<uint8_t> bytes = {mode};
+            const auto b = read(blob);
+            bytes.insert(bytes.end(), b.begin(), b.end());
+            write(dir / "fuzz_blob" / (std::string(name) + "-mode" + std::to_string(mode) + ".pnb"), bytes);
+        }
+    }
 
     // Pose decoders: a few small grids of plain numbers.
     for (int s = 0; s < 4; ++s) {

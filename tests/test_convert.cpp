@@ -3,8 +3,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <span>
+#include <vector>
 
 #include "engine/blob.h"
+#include "engine/model_limits.h"
 #include "engine/tfjs_model.h"
 #include "tests/test_support.h"
 #include "tests/tiny_model.h"
@@ -179,6 +183,64 @@ TEST_CASE("convert: tiny model round-trips through the blob") {
     // The folder form finds the one model.json in it.
     Network from_dir = load_tfjs_model(dir.string());
     CHECK(from_dir.layers.size() == 7);
+}
+
+TEST_CASE("convert: from memory, the same network and blob as from the files; shards found by their normalized path") {
+    auto dir = scratch_dir("tiny-memory");
+    TinyModel tiny;
+    make_conv2_depthwise(tiny);
+    insert_maxpool(tiny);
+    insert_pad(tiny, 1, 0, 1, 0);
+    fuse_stem(tiny);
+    const fs::path json = tiny.write(dir / "files");
+    auto slurp = [](const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+    };
+    const std::vector<uint8_t> text = slurp(json), shard = slurp(dir / "files" / "group1-shard1of1.bin");
+    const Network from_files = load_tfjs_model(json);
+    const Network from_memory = load_tfjs_model(text, {{"group1-shard1of1.bin", shard}}, json.string());
+    check_same_network(from_files, from_memory);
+    CHECK(from_memory.source_name == from_files.source_name);
+    save_blob(from_files, dir / "files.pnb");
+    save_blob(from_memory, dir / "memory.pnb");
+    CHECK(slurp(dir / "files.pnb") == slurp(dir / "memory.pnb"));
+
+    // A manifest path is looked up normalized; one leading out, absolute or absent is refused, naming it.
+    auto with_path = [&](const std::string& path, std::map<std::string, std::vector<uint8_t>> shards) {
+        TinyModel v = tiny;
+        v.model["weightsManifest"][0]["paths"][0] = path;
+        const std::string t = v.model.dump();
+        try {
+            load_tfjs_model(std::span(reinterpret_cast<const uint8_t*>(t.data()), t.size()), shards, "mem/model.json");
+        } catch (const ModelError& e) {
+            return std::string(e.what());
+        }
+        return std::string("(no error)");
+    };
+    CHECK(with_path("sub/../w.bin", {{"w.bin", shard}}) == "(no error)");
+    CHECK(with_path("./w.bin", {{"sub/../w.bin", shard}}) == "(no error)");
+    const std::string out = with_path("../w.bin", {{"../w.bin", shard}});
+    CHECK_MESSAGE(out.find("mem/model.json") != std::string::npos, out);
+    CHECK_MESSAGE(out.find("outside the model's folder") != std::string::npos, out);
+    const std::string absolute = with_path("/w.bin", {{"/w.bin", shard}});
+    CHECK_MESSAGE(absolute.find("absolute") != std::string::npos, absolute);
+    const std::string missing = with_path("x.bin", {{"w.bin", shard}});
+    CHECK_MESSAGE(missing.find("mem/x.bin: weight shard is missing (listed in mem/model.json)") != std::string::npos, missing);
+    const std::string longer = with_path("w.bin", {{"w.bin", [&] { auto s = shard; s.push_back(0); return s; }()}});
+    CHECK_MESSAGE(longer.find(std::to_string(shard.size() + 1) + " bytes where " + std::to_string(shard.size())) != std::string::npos,
+                  longer);
+
+    // model.json over the limit is refused unparsed, as from a file.
+    std::vector<uint8_t> huge(limits::kMaxModelJsonBytes + 1, ' ');
+    try {
+        load_tfjs_model(huge, {}, "mem/model.json");
+        FAIL("expected a ModelError");
+    } catch (const ModelError& e) {
+        CHECK_MESSAGE(std::string(e.what()).find("more than the limit of " + std::to_string(limits::kMaxModelJsonBytes)) !=
+                          std::string::npos,
+                      e.what());
+    }
 }
 
 TEST_CASE("convert: bad inputs give one clear error naming the file and the node or weight") {

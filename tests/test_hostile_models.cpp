@@ -17,6 +17,8 @@
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -45,8 +47,40 @@ std::string model_error(F&& load) {
     }
     return "(no error)";
 }
+// model.json and every file in its folder, in memory (keys relative to the folder), where they are
+// all plain regular files small enough to hold: no FIFO, device, folder, symbolic link or sparse giant,
+// whose meaning the in-memory entry point cannot share.
+struct InMemory {
+    std::vector<uint8_t> model_json;
+    std::map<std::string, std::vector<uint8_t>> shards;
+};
+std::optional<InMemory> in_memory(const fs::path& model) {
+    auto slurp = [](const fs::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
+    };
+    std::error_code ec;
+    constexpr uintmax_t kMax = uintmax_t(64) << 20;
+    if (!fs::is_regular_file(fs::symlink_status(model, ec)) || fs::file_size(model, ec) > kMax) return std::nullopt;
+    InMemory m;
+    for (const auto& e : fs::directory_iterator(model.parent_path(), ec)) {
+        if (!fs::is_regular_file(e.symlink_status()) || e.file_size() > kMax) return std::nullopt;
+        if (e.path() != model) m.shards[e.path().filename().string()] = slurp(e.path());
+    }
+    if (ec) return std::nullopt;
+    m.model_json = slurp(model);
+    return m;
+}
+
+// The message converting `model` gives; the in-memory entry point, given the same bytes and
+// named as the file, must give the very same message (or none) wherever in_memory() can hold it.
 std::string convert_error(const fs::path& model) {
-    return model_error([&] { load_tfjs_model(model); });
+    const std::string from_file = model_error([&] { load_tfjs_model(model); });
+    if (auto m = in_memory(model)) {
+        const std::string from_memory = model_error([&] { load_tfjs_model(m->model_json, m->shards, model.string()); });
+        CHECK_MESSAGE(from_memory == from_file, "from memory: " << from_memory);
+    }
+    return from_file;
 }
 std::string blob_error(const fs::path& blob) {
     return model_error([&] { load_blob(blob); });
@@ -65,111 +99,6 @@ bool mentions(const std::string& text, std::initializer_list<std::string> words)
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// ---- TinyModel surgery -------------------------------------------------------------------------
-
-json ints_attr(std::initializer_list<const char*> values) {
-    json list = json::array();
-    for (const char* v : values) list.push_back(v);
-    return {{"list", {{"i", list}}}};
-}
-
-size_t element_count(const json& weight) {
-    size_t n = 1;
-    for (const auto& d : weight["shape"]) n *= d.get<size_t>();
-    return n;
-}
-
-json& manifest_entry(TinyModel& t, const std::string& name) {
-    for (auto& w : t.model["weightsManifest"][0]["weights"])
-        if (w["name"] == name) return w;
-    throw std::runtime_error("no weight " + name);
-}
-
-// Gives weight `name` a new shape and data (int32 data as float bit patterns).
-void replace_weight(TinyModel& t, const std::string& name, json shape, const std::vector<float>& values) {
-    size_t at = 0;
-    for (auto& w : t.model["weightsManifest"][0]["weights"]) {
-        const size_t n = element_count(w);
-        if (w["name"] == name) {
-            t.weights.erase(t.weights.begin() + long(at), t.weights.begin() + long(at + n));
-            t.weights.insert(t.weights.begin() + long(at), values.begin(), values.end());
-            w["shape"] = std::move(shape);
-            return;
-        }
-        at += n;
-    }
-    throw std::runtime_error("no weight " + name);
-}
-
-void add_int32_weight(TinyModel& t, const std::string& name, json shape, const std::vector<int32_t>& values) {
-    t.model["modelTopology"]["node"].push_back({{"name", name}, {"op", "Const"}, {"attr", json::object()}});
-    t.model["weightsManifest"][0]["weights"].push_back({{"name", name}, {"shape", std::move(shape)}, {"dtype", "int32"}});
-    for (int32_t v : values) {
-        float f;
-        std::memcpy(&f, &v, 4);
-        t.weights.push_back(f);
-    }
-}
-
-void erase_node(TinyModel& t, const std::string& name) {
-    auto& nodes = t.model["modelTopology"]["node"];
-    for (size_t i = 0; i < nodes.size(); ++i)
-        if (nodes[i]["name"] == name) {
-            nodes.erase(i);
-            return;
-        }
-    throw std::runtime_error("no node " + name);
-}
-
-// conv2 as a 3x3 depthwise conv (multiplier 1), as in MobileNetV1.
-void make_conv2_depthwise(TinyModel& t) {
-    t.node("Tiny/conv2/conv")["op"] = "DepthwiseConv2dNative";
-    replace_weight(t, "Tiny/conv2/weights", {3, 3, 16, 1}, std::vector<float>(144, 0.125f));
-}
-
-// A 3x3 stride-1 SAME max pool "Tiny/pool" between the stem and conv2.
-void insert_maxpool(TinyModel& t) {
-    t.model["modelTopology"]["node"].push_back(
-        {{"name", "Tiny/pool"},
-         {"op", "MaxPool"},
-         {"input", {"Tiny/stem/Relu6"}},
-         {"attr", {{"ksize", ints_attr({"1", "3", "3", "1"})}, {"strides", ints_attr({"1", "1", "1", "1"})},
-                   {"padding", {{"s", "U0FNRQ=="}}}, {"data_format", {{"s", "TkhXQw=="}}}}}});
-    t.node("Tiny/conv2/conv")["input"][0] = "Tiny/pool";
-}
-
-// A Pad "Tiny/pad" (paddings [[0,0],[top,bottom],[left,right],[0,0]]) folded into conv2.
-void insert_pad(TinyModel& t, int32_t top, int32_t bottom, int32_t left, int32_t right) {
-    add_int32_weight(t, "Tiny/pad/paddings", {4, 2}, {0, 0, top, bottom, left, right, 0, 0});
-    t.model["modelTopology"]["node"].push_back(
-        {{"name", "Tiny/pad"}, {"op", "Pad"}, {"input", {"Tiny/stem/Relu6", "Tiny/pad/paddings"}}, {"attr", json::object()}});
-    t.node("Tiny/conv2/conv")["input"][0] = "Tiny/pad";
-}
-
-// The stem as one _FusedConv2D with BiasAdd + Relu6, as in re-converted graphs.
-void fuse_stem(TinyModel& t) {
-    json& n = t.node("Tiny/stem/conv");
-    n["op"] = "_FusedConv2D";
-    n["input"] = {"sub_2", "Tiny/stem/weights", "Tiny/stem/bias"};
-    n["attr"]["fused_ops"] = {{"list", {{"s", {"Qmlhc0FkZA==", "UmVsdTY="}}}}};
-    n["attr"]["num_args"] = {{"i", "1"}};
-    erase_node(t, "Tiny/stem/BiasAdd");
-    erase_node(t, "Tiny/stem/Relu6");
-    t.node("Tiny/conv2/conv")["input"][0] = "Tiny/stem/conv";
-}
-
-// `length` Identity nodes between the stem and conv2.
-void insert_identity_chain(TinyModel& t, int length) {
-    auto& nodes = t.model["modelTopology"]["node"];
-    std::string prev = "Tiny/stem/Relu6";
-    for (int i = 0; i < length; ++i) {
-        std::string name = "Tiny/id/" + std::to_string(i);
-        nodes.push_back({{"name", name}, {"op", "Identity"}, {"input", {prev}}});
-        prev = name;
-    }
-    t.node("Tiny/conv2/conv")["input"][0] = prev;
 }
 
 // ---- Blob surgery ------------------------------------------------------------------------------

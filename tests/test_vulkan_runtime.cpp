@@ -239,6 +239,7 @@ TEST_CASE("vulkan validation layer is live: a deliberate misuse is recorded") {
         return;
     }
     rt->device().clear_validation_messages();
+    ExpectValidationMessages expected;  // not a failure here
     // size 0 violates VUID-VkBufferCreateInfo-size-00912; the layer reports it, lavapipe copes.
     auto& d = rt->device();
     auto bci = vk::make<VkBufferCreateInfo>(VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO);
@@ -251,6 +252,28 @@ TEST_CASE("vulkan validation layer is live: a deliberate misuse is recorded") {
     auto msgs = d.validation_messages();
     CHECK(!msgs.empty());
     d.clear_validation_messages();
+}
+
+// The other half of the liveness test: a message that no test looks at still fails the test case
+// it happens in (tests/test_main.cpp's observer), so tests need not ask. should_fail: this test
+// passes only if it failed. Without the layer there is nothing to show; it fails on purpose.
+TEST_CASE("vulkan validation: a message nobody checks fails the test case" * doctest::should_fail()) {
+    auto rt = vulkan_runtime();
+    if (!rt || !rt->device().validation_enabled()) {
+        std::printf("SKIP vulkan validation failure: validation is off\n");
+        FAIL_CHECK("validation is off: failing on purpose (should_fail)");
+        return;
+    }
+    auto& d = rt->device();
+    d.clear_validation_messages();
+    auto bci = vk::make<VkBufferCreateInfo>(VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO);
+    bci.size = 0;  // VUID-VkBufferCreateInfo-size-00912, as above
+    bci.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+    VkBuffer buffer = VK_NULL_HANDLE;
+    std::printf("(an expected validation error follows, and an expected failure)\n");
+    VkResult r = d.fn().CreateBuffer(d.handle(), &bci, nullptr, &buffer);
+    if (r == VK_SUCCESS && buffer) d.fn().DestroyBuffer(d.handle(), buffer, nullptr);
+    d.clear_validation_messages();  // nothing checked here: the observer alone must fail this test
 }
 
 TEST_CASE("vulkan errors are exceptions that say what failed") {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -54,6 +55,16 @@ inline std::shared_ptr<vk::Runtime> vulkan_runtime() {
     }
     return runtime;
 }
+
+// Every validation message fails the running test case (tests/test_main.cpp), wherever it came from;
+// a test that provokes messages on purpose holds one of these meanwhile.
+extern std::atomic<int> g_expected_validation;
+struct ExpectValidationMessages {
+    ExpectValidationMessages() { ++g_expected_validation; }
+    ~ExpectValidationMessages() { --g_expected_validation; }
+    ExpectValidationMessages(const ExpectValidationMessages&) = delete;
+    ExpectValidationMessages& operator=(const ExpectValidationMessages&) = delete;
+};
 
 // Checks that the validation layer reported nothing since the last call.
 inline void check_no_validation_messages(vk::Runtime& rt) {

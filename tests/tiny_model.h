@@ -5,6 +5,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -77,5 +79,110 @@ struct TinyModel {
         return dir / "model.json";
     }
 };
+
+// ---- Surgery: variants of the tiny model (the hostile-model tests, the fuzz seeds) ------------
+
+inline nlohmann::json ints_attr(std::initializer_list<const char*> values) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const char* v : values) list.push_back(v);
+    return {{"list", {{"i", list}}}};
+}
+
+inline size_t element_count(const nlohmann::json& weight) {
+    size_t n = 1;
+    for (const auto& d : weight["shape"]) n *= d.get<size_t>();
+    return n;
+}
+
+inline nlohmann::json& manifest_entry(TinyModel& t, const std::string& name) {
+    for (auto& w : t.model["weightsManifest"][0]["weights"])
+        if (w["name"] == name) return w;
+    throw std::runtime_error("no weight " + name);
+}
+
+// Gives weight `name` a new shape and data (int32 data as float bit patterns).
+inline void replace_weight(TinyModel& t, const std::string& name, nlohmann::json shape, const std::vector<float>& values) {
+    size_t at = 0;
+    for (auto& w : t.model["weightsManifest"][0]["weights"]) {
+        const size_t n = element_count(w);
+        if (w["name"] == name) {
+            t.weights.erase(t.weights.begin() + long(at), t.weights.begin() + long(at + n));
+            t.weights.insert(t.weights.begin() + long(at), values.begin(), values.end());
+            w["shape"] = std::move(shape);
+            return;
+        }
+        at += n;
+    }
+    throw std::runtime_error("no weight " + name);
+}
+
+inline void add_int32_weight(TinyModel& t, const std::string& name, nlohmann::json shape, const std::vector<int32_t>& values) {
+    t.model["modelTopology"]["node"].push_back({{"name", name}, {"op", "Const"}, {"attr", nlohmann::json::object()}});
+    t.model["weightsManifest"][0]["weights"].push_back({{"name", name}, {"shape", std::move(shape)}, {"dtype", "int32"}});
+    for (int32_t v : values) {
+        float f;
+        std::memcpy(&f, &v, 4);
+        t.weights.push_back(f);
+    }
+}
+
+inline void erase_node(TinyModel& t, const std::string& name) {
+    auto& nodes = t.model["modelTopology"]["node"];
+    for (size_t i = 0; i < nodes.size(); ++i)
+        if (nodes[i]["name"] == name) {
+            nodes.erase(i);
+            return;
+        }
+    throw std::runtime_error("no node " + name);
+}
+
+// conv2 as a 3x3 depthwise conv (multiplier 1), as in MobileNetV1.
+inline void make_conv2_depthwise(TinyModel& t) {
+    t.node("Tiny/conv2/conv")["op"] = "DepthwiseConv2dNative";
+    replace_weight(t, "Tiny/conv2/weights", {3, 3, 16, 1}, std::vector<float>(144, 0.125f));
+}
+
+// A 3x3 stride-1 SAME max pool "Tiny/pool" between the stem and conv2.
+inline void insert_maxpool(TinyModel& t) {
+    t.model["modelTopology"]["node"].push_back(
+        {{"name", "Tiny/pool"},
+         {"op", "MaxPool"},
+         {"input", {"Tiny/stem/Relu6"}},
+         {"attr", {{"ksize", ints_attr({"1", "3", "3", "1"})}, {"strides", ints_attr({"1", "1", "1", "1"})},
+                   {"padding", {{"s", "U0FNRQ=="}}}, {"data_format", {{"s", "TkhXQw=="}}}}}});
+    t.node("Tiny/conv2/conv")["input"][0] = "Tiny/pool";
+}
+
+// A Pad "Tiny/pad" (paddings [[0,0],[top,bottom],[left,right],[0,0]]) folded into conv2.
+inline void insert_pad(TinyModel& t, int32_t top, int32_t bottom, int32_t left, int32_t right) {
+    add_int32_weight(t, "Tiny/pad/paddings", {4, 2}, {0, 0, top, bottom, left, right, 0, 0});
+    t.model["modelTopology"]["node"].push_back(
+        {{"name", "Tiny/pad"}, {"op", "Pad"}, {"input", {"Tiny/stem/Relu6", "Tiny/pad/paddings"}}, {"attr", nlohmann::json::object()}});
+    t.node("Tiny/conv2/conv")["input"][0] = "Tiny/pad";
+}
+
+// The stem as one _FusedConv2D with BiasAdd + Relu6, as in re-converted graphs.
+inline void fuse_stem(TinyModel& t) {
+    nlohmann::json& n = t.node("Tiny/stem/conv");
+    n["op"] = "_FusedConv2D";
+    n["input"] = {"sub_2", "Tiny/stem/weights", "Tiny/stem/bias"};
+    n["attr"]["fused_ops"] = {{"list", {{"s", {"Qmlhc0FkZA==", "UmVsdTY="}}}}};
+    n["attr"]["num_args"] = {{"i", "1"}};
+    erase_node(t, "Tiny/stem/BiasAdd");
+    erase_node(t, "Tiny/stem/Relu6");
+    t.node("Tiny/conv2/conv")["input"][0] = "Tiny/stem/conv";
+}
+
+// `length` Identity nodes between the stem and conv2.
+inline void insert_identity_chain(TinyModel& t, int length) {
+    auto& nodes = t.model["modelTopology"]["node"];
+    std::string prev = "Tiny/stem/Relu6";
+    for (int i = 0; i < length; ++i) {
+        std::string name = "Tiny/id/" + std::to_string(i);
+        nodes.push_back({{"name", name}, {"op", "Identity"}, {"input", {prev}}});
+        prev = name;
+    }
+    t.node("Tiny/conv2/conv")["input"][0] = prev;
+}
 
 }  // namespace posenet::test

@@ -1,6 +1,7 @@
 #include "engine/vulkan/instance.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,8 @@ namespace posenet::engine::vk {
 namespace {
 
 constexpr const char* kValidationLayer = "VK_LAYER_KHRONOS_validation";
+
+std::atomic<ValidationObserver> g_observer{nullptr};
 
 bool has_extension(const std::vector<VkExtensionProperties>& exts, const char* name) {
     return std::any_of(exts.begin(), exts.end(), [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
@@ -35,6 +38,7 @@ VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(VkDebugUtilsMessageSeverityFlagB
     if (log->log)
         log->log(severity >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT ? LogLevel::Error : LogLevel::Warning,
                  "vulkan validation: " + msg);
+    if (ValidationObserver observer = g_observer.load()) observer(msg);
     std::lock_guard<std::mutex> lock(log->mutex);
     log->messages.push_back(std::move(msg));
     return VK_FALSE;  // never abort the call
@@ -51,6 +55,8 @@ const char* type_name(VkPhysicalDeviceType t) {
 }
 
 }  // namespace
+
+void set_validation_observer(ValidationObserver observer) { g_observer.store(observer); }
 
 bool validation_requested_by_env() { return environment::vulkan_validation(); }
 

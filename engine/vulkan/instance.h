@@ -29,6 +29,12 @@ bool validation_layer_available();
 // True when $POSENET_VULKAN_VALIDATION is set to something other than "" or "0".
 bool validation_requested_by_env();
 
+// Called with every validation message of every instance in the process, on the thread the layer
+// reports from, besides each instance's own record and log; nullptr (the default) for none. The
+// test suite fails the running test case with it (tests/test_main.cpp).
+using ValidationObserver = void (*)(const std::string& message);
+void set_validation_observer(ValidationObserver observer);
+
 class Instance {
 public:
     // Throws VulkanUnavailable without a loader, VulkanError when validation is asked for but the
