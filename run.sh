@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two things a new user does on a fresh Debian 12 machine (as root, or with sudo):
 #   ./run.sh demo    set everything up, then print the poses for a sample photo
-#   ./run.sh test    set everything up, then run the whole test suite
+#   ./run.sh test    set everything up, then run the whole test suite (its untrusted-input part
+#                    again under ASan + UBSan)
 # Set-up: missing Debian packages (apt), the TF.js reference tool (npm ci), the default model
 # (weights/fetch.sh, sha256-checked), the sample photo (from a Debian package, sha256-checked), build.
 set -euo pipefail
@@ -91,6 +92,13 @@ case "${1:-}" in
     bash tests/run_tests.sh "$build" || status=1
     say "installing into a temporary tree and building the examples against it"
     bash tests/install/test_install.sh "$build" "$default_model" "$sample_photo" || status=1
+    # The untrusted-input part of the suite again under ASan + UBSan, in a build of its own
+    # ($build-asan): about 20 minutes on 2 cores, where the whole suite would take about 37 (README,
+    # Testing). The whole suite, and TSan on the concurrency tests: tests/sanitize.sh.
+    if [ "${POSENET_TEST_SANITIZE:-1}" != 0 ]; then
+      say "running the untrusted-input tests under ASan + UBSan (tests/sanitize.sh; POSENET_TEST_SANITIZE=0 skips this)"
+      POSENET_SANITIZE=asan POSENET_SANITIZE_SUITE=input bash tests/sanitize.sh "$build" || status=1
+    fi
     exit $status
     ;;
   *)

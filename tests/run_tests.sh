@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite from a build folder and ends with the line 'N passed, N failed'.
-#   tests/run_tests.sh BUILD_DIR [doctest options...]
+#   [POSENET_TEST_BINARY=posenet_tests_input] tests/run_tests.sh BUILD_DIR [doctest options...]
 # Two parts: the doctest binary, then the Python package's pytest suite (python/tests) where the
 # build has the Python module; the last line sums both. $PYTHON picks the interpreter (default
 # /usr/bin/python3, the one meson builds the module for).
@@ -12,7 +12,7 @@ build=$(cd "$build" && pwd)
 log=$(mktemp)
 # Vulkan tests run with the Khronos validation layer; any message fails them.
 export POSENET_VULKAN_VALIDATION=${POSENET_VULKAN_VALIDATION:-1}
-"$build/tests/posenet_tests" --no-intro "$@" 2>&1 | tee "$log"
+"$build/tests/${POSENET_TEST_BINARY:-posenet_tests}" --no-intro "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 summary=$(grep -E '^\[doctest\] test cases:' "$log" | tail -1)
 passed=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$summary")

@@ -1,10 +1,10 @@
 // Hostile model input (issue 10): malformed model.json attributes and weight shapes, weights
 // manifests, shard paths and special files, and patched blobs. Each must end in a ModelError that
 // names the file and the node, weight, field or value at fault, promptly, without a crash, a hang,
-// an absurd allocation or a read out of bounds. Limits: engine/model_limits.h, docs/FORMAT.md. Run them
-// under ASan + UBSan too:
-//   meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debugoptimized
+// an absurd allocation or a read out of bounds. Limits: engine/model_limits.h, docs/FORMAT.md. They run
+// under ASan + UBSan with the whole suite in ./run.sh test (tests/sanitize.sh); alone, after that:
 //   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/tests/posenet_tests -tc="*hostile*,convert*,blob*"
+// The fuzz targets (fuzz/README.md) look for what these miss.
 #include <doctest/doctest.h>
 
 #include <fcntl.h>

@@ -549,7 +549,8 @@ TEST_CASE("detector memory: one plan and flat memory over frames of many sizes a
         CHECK(after.plan_bytes == after_first.plan_bytes);
         CHECK(after.buffer_bytes == after_first.buffer_bytes);
         const uint64_t rss = bench::host_memory().rss_bytes;
-        CHECK(rss <= rss_first + (8u << 20));
+        if (kRssIsMeaningful) CHECK(rss <= rss_first + (8u << 20));
+        else std::printf("NOTE detector memory: RSS not bounded under AddressSanitizer (quarantine)\n");
         std::printf("STREAM-MEMORY %s: %zu plans, %.2f MiB plans, %.2f MiB buffers; RSS %.1f -> %.1f MiB over 60 more frames\n",
                     to_string(backend), after.plans, after.plan_bytes / 1048576.0, after.buffer_bytes / 1048576.0,
                     rss_first / 1048576.0, rss / 1048576.0);
@@ -731,6 +732,7 @@ TEST_CASE("stream soak: 2000 frames, memory flat after warm-up") {
         CHECK(end.buffer_bytes == warm.buffer_bytes);
         std::printf("STREAM-SOAK %s: %d frames, RSS after warm-up %.1f..%.1f MiB\n", to_string(backend), kFrames, rss_min / 1048576.0,
                     rss_max / 1048576.0);
-        CHECK(rss_max - rss_min <= (16u << 20));
+        if (kRssIsMeaningful) CHECK(rss_max - rss_min <= (16u << 20));
+        else std::printf("NOTE stream soak: RSS not bounded under AddressSanitizer (quarantine)\n");
     }
 }

@@ -42,8 +42,10 @@ inline std::shared_ptr<vk::Runtime> vulkan_runtime() {
     o.enable_validation = vk::validation_layer_available();
 #if defined(__SANITIZE_THREAD__)
     o.enable_validation = false;  // the layer is not instrumented: TSan reports its own locking as races
-#endif
+    std::printf("NOTE vulkan tests: running without validation under TSan (the layer is not instrumented)\n");
+#else
     if (!o.enable_validation) std::printf("NOTE vulkan tests: VK_LAYER_KHRONOS_validation not installed, running without validation\n");
+#endif
     o.pipeline_cache_dir = build_root() / "test-scratch";  // not the user's cache
     try {
         runtime = std::make_shared<vk::Runtime>(o);
