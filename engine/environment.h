@@ -19,6 +19,8 @@ std::string vulkan_loader();
 std::string vulkan_fuse();
 // POSENET_VULKAN_COOPMAT_TILE: BMxBNxWMxWN[xBK] tensor-core tiles for every layer.
 std::string vulkan_coopmat_tile();
+// POSENET_VULKAN_DEPTHWISE_OUT_X: 1, 2 or 4 output pixels per depthwise invocation for every layer.
+std::string vulkan_depthwise_out_x();
 // POSENET_CPU_KERNELS: "baseline" forces the baseline x86-64 CPU kernels (else the best built).
 std::string cpu_kernels();
 

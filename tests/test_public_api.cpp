@@ -32,21 +32,6 @@ TinyFiles tiny_files(const std::string& name) {
     return t;
 }
 
-struct ScopedEnv {
-    std::string name, old;
-    bool had;
-    ScopedEnv(const char* n, const std::string& value) : name(n) {
-        const char* o = std::getenv(n);
-        had = o != nullptr;
-        if (o) old = o;
-        setenv(n, value.c_str(), 1);
-    }
-    ~ScopedEnv() {
-        if (had) setenv(name.c_str(), old.c_str(), 1);
-        else unsetenv(name.c_str());
-    }
-};
-
 DetectorOptions on(Backend backend) {
     DetectorOptions o;
     o.backend = backend;

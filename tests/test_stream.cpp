@@ -111,21 +111,6 @@ void check_same(const std::vector<Pose>& a, const std::vector<Pose>& b) {
     }
 }
 
-struct ScopedEnv {
-    std::string name, old;
-    bool had;
-    ScopedEnv(const char* n, const std::string& value) : name(n) {
-        const char* o = std::getenv(n);
-        had = o != nullptr;
-        if (o) old = o;
-        setenv(n, value.c_str(), 1);
-    }
-    ~ScopedEnv() {
-        if (had) setenv(name.c_str(), old.c_str(), 1);
-        else unsetenv(name.c_str());
-    }
-};
-
 // A detector on a backend whose validation-layer messages (Vulkan: the layer is turned on where it
 // is installed, unless `validation` is false) are collected; empty (SKIP printed) where Vulkan cannot
 // start. Some tests run Vulkan without the layer too: it wraps handles, so a driver's reuse of a

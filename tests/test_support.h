@@ -75,4 +75,21 @@ inline CommandResult run_command(const std::string& command) {
 
 inline std::string posenet_cli() { return (build_root() / "tools" / "posenet").string(); }
 
+// Sets an environment variable for the scope (the library's overrides, engine/environment.h), then
+// restores what was there.
+struct ScopedEnv {
+    std::string name, old;
+    bool had;
+    ScopedEnv(const char* n, const std::string& value) : name(n) {
+        const char* o = std::getenv(n);
+        had = o != nullptr;
+        if (o) old = o;
+        setenv(n, value.c_str(), 1);
+    }
+    ~ScopedEnv() {
+        if (had) setenv(name.c_str(), old.c_str(), 1);
+        else unsetenv(name.c_str());
+    }
+};
+
 }  // namespace posenet::test

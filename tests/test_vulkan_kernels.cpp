@@ -167,6 +167,45 @@ TEST_CASE("vulkan kernel depthwise_conv") {
     }
 }
 
+// depthwise_conv.comp computes 1, 2 or 4 output pixels an invocation and 4 channels at a time where
+// it can; the lowering picks per layer. Every shape above with each count forced (edge columns, stride
+// 2, dilated and 5x5 windows, multiplier 2, scalar channel counts), and the default choice.
+TEST_CASE("vulkan kernel depthwise_conv: 1, 2 and 4 outputs an invocation, vec4 and scalar channels") {
+    auto rt = vulkan_runtime();
+    if (!rt) return;
+    auto dw = [](int c, int k, int stride) { return conv(LayerKind::DepthwiseConv2D, c, c, k, k, stride, stride, Padding::Same, Activation::Relu6); };
+    for (const char* out_x : {"1", "2", "4"}) {
+        ScopedEnv env("POSENET_VULKAN_DEPTHWISE_OUT_X", out_x);
+        const std::string tag = std::string(" out_x ") + out_x;
+        check_layer("dw 3x3 32" + tag, dw(32, 3, 1), {{9, 11, 2}, {5, 1, 1}});
+        check_layer("dw 3x3/2 24" + tag, dw(24, 3, 2), {{16, 15, 1}, {15, 13, 1}});
+        check_layer("dw 3x3 18 (scalar)" + tag, dw(18, 3, 1), {{7, 10, 1}});
+        check_layer("dw 5x5/2 16" + tag, dw(16, 5, 2), {{11, 14, 1}});
+        Layer dil = dw(48, 3, 1);
+        dil.dilation_w = 2;
+        check_layer("dw 3x3 dil(1,2) 48" + tag, dil, {{9, 13, 1}});
+        check_layer("dw 3x3 mult2 8->16" + tag, conv(LayerKind::DepthwiseConv2D, 8, 16, 3, 3, 1, 1, Padding::Same), {{6, 9, 1}});
+        check_layer("dw 3x3 20 residual" + tag, dw(20, 3, 1), {{7, 9, 1}}, true);
+    }
+    // Default: vec4 where the channels allow it, several pixels an invocation on large layers only.
+    auto lowered = [&](Layer l, int h, int w, int n) {
+        NetBuilder b(l.in_channels);
+        l.input = 0;
+        b.add(l);
+        Network net = b.finish();
+        return vk::lower_layer(net.layers[0], net.geometry(h, w, n)[0], rt->device().features());
+    };
+    const auto large = lowered(dw(384, 3, 1), 33, 33, 16);
+    CHECK(large.spec[vk::kDepthwiseVec4] == 1);
+    CHECK(large.spec[vk::kDepthwiseOutX] == 4);
+    CHECK(large.push.count == 16 * 33 * 9 * 96);
+    const auto small = lowered(dw(384, 3, 1), 17, 17, 1);
+    CHECK(small.spec[vk::kDepthwiseOutX] == 1);
+    CHECK(small.push.count == 17 * 17 * 96);
+    CHECK(lowered(dw(18, 3, 1), 65, 65, 16).spec[vk::kDepthwiseVec4] == 0);
+    check_no_validation_messages(*rt);
+}
+
 TEST_CASE("vulkan kernel maxpool") {
     auto pool = [](int c, int k, int s, Padding pad) {
         Layer l = conv(LayerKind::MaxPool, c, c, k, k, s, s, pad);

@@ -41,7 +41,9 @@ enum SpecId : uint32_t {
     kDwCI = 27, kDwAct = 28, kDwHasBias = 29, kDwBiasAt = 30, kDwVec4 = 31,
     // coopmat_gemm.glsl: vec4 loads of A and of B (kTM, kTN are its subgroups along M and N there).
     kCmVecA = 32, kCmVecB = 33,
-    kSpecCount = 34
+    // depthwise_conv.comp: 4 channels an invocation (vec4), output pixels of a row an invocation.
+    kDepthwiseVec4 = 34, kDepthwiseOutX = 35,
+    kSpecCount = 36
 };
 // The most 1x1 convs one merged dispatch writes (output_segments.glsl).
 inline constexpr int kMaxSegments = 4;

@@ -67,6 +67,36 @@ uint32_t choose_slices(uint64_t tiles, uint64_t K, uint64_t BK, uint64_t outputs
     return div_up(steps, div_up(steps, S));
 }
 
+// How depthwise_conv.comp spreads a layer over invocations: 4 channels each where the channels
+// allow vec4 loads, and up to 4 output pixels of a row each (their windows share input columns)
+// while enough invocations remain to keep a large GPU's memory system busy.
+struct DepthwiseShape {
+    bool vec4 = false;
+    int out_x = 1;
+    uint64_t invocations = 0;
+};
+
+DepthwiseShape depthwise_shape(const Layer& l, const LayerGeometry& g) {
+    DepthwiseShape s;
+    s.vec4 = l.in_channels % 4 == 0 && l.out_channels == l.in_channels;
+    const uint64_t channel_groups = uint64_t(l.out_channels) / (s.vec4 ? 4 : 1);
+    auto invocations = [&](int out_x) { return uint64_t(g.out.n) * g.out.h * div_up(uint64_t(g.out.w), out_x) * channel_groups; };
+    constexpr uint64_t kEnoughInvocations = 128 * 256;
+    int forced = 0;
+    const std::string e = environment::vulkan_depthwise_out_x();
+    if (e == "1" || e == "2" || e == "4") forced = e[0] - '0';
+    // Windows wider than 5 columns or dilated ones keep one pixel (few shared columns; registers).
+    const bool shares_columns = l.kernel_w <= 5 && l.dilation_w == 1;
+    for (int out_x : {4, 2, 1}) {
+        if (forced ? out_x == forced : (out_x == 1 || (shares_columns && invocations(out_x) >= kEnoughInvocations))) {
+            s.out_x = out_x;
+            break;
+        }
+    }
+    s.invocations = invocations(s.out_x);
+    return s;
+}
+
 // A convolution as conv_gemm.glsl's matrix multiply: rows (output pixels) x co, reduction K.
 struct Gemm {
     const std::string* name = nullptr;  // for errors
@@ -275,7 +305,7 @@ Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeature
         }
         case LayerKind::DepthwiseConv2D: {
             d.kernel = Kernel::DepthwiseConv;
-            d.spec.assign(kDW + 1, 1);
+            d.spec.assign(kDepthwiseOutX + 1, 1);
             d.spec[kAct] = act;
             d.spec[kHasBias] = l.bias_count > 0;
             d.spec[kHasResidual] = residual;
@@ -283,8 +313,11 @@ Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeature
             d.spec[kKH] = l.kernel_h, d.spec[kKW] = l.kernel_w;
             d.spec[kSH] = l.stride_h, d.spec[kSW] = l.stride_w;
             d.spec[kDH] = l.dilation_h, d.spec[kDW] = l.dilation_w;
-            d.push.count = checked_count(g.out.elements(), l.name);
-            elementwise_groups(d, g.out.elements(), f, l.name);
+            const DepthwiseShape s = depthwise_shape(l, g);
+            d.spec[kDepthwiseVec4] = s.vec4;
+            d.spec[kDepthwiseOutX] = s.out_x;
+            d.push.count = checked_count(s.invocations, l.name);
+            elementwise_groups(d, s.invocations, f, l.name);
             d.uses_filter = true;
             d.uses_bias = l.bias_count > 0;
             d.uses_input2 = residual;
