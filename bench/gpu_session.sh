@@ -2,7 +2,7 @@
 # One session of every GPU measurement the docs quote, in one go, each step bounded in time and its
 # output kept in OUT as it goes (a step that fails or runs out of time does not stop the others):
 #   bench/gpu_session.sh BUILD OUT SHARED [steps...]
-# steps (default all, in this order): devices tests peers device1 soak dask; also dask-sweep
+# steps (default all, in this order): devices tests peers device1 soak dask; also dask-sweep, plots
 #   devices  `posenet devices`
 #   tests    the Vulkan, stream and public-API tests with the validation layer on
 #   peers    bench/peers_gpu.py: ours beside PyTorch/cuDNN on the same GPU (docs/PERFORMANCE.md)
@@ -11,6 +11,10 @@
 #   dask     python3 -m posenet.dask over the shared photos repeated: 1 GPU, 2 workers on 1 GPU,
 #            2 GPUs (when there are two), against the single-process stream (docs/SCALING.md)
 #   dask-sweep  workers per GPU and decoding threads per worker, 1 and 2 GPUs, 3 runs each
+#   plots    `posenet bench --plot`: per-layer bars and roofline of MobileNetV1 0.75 s16 and ResNet50
+#            s32 (synthetic weights, as in peers), 257, batch 1, fp32 and fp16, as OUT/plots/*.svg
+#            (docs/PERFORMANCE.md, "Per-layer plots"); ceilings: the device's known ones, or
+#            PEAK_GFLOPS and PEAK_GBPS when set
 # Needs: BUILD with tools, tests and bench; PYTHON_PATH_EXTRA (optional) where `posenet` the Python
 # package and dask live; SHARED the ../shared folder (models, images, peers).
 set -uo pipefail
@@ -48,6 +52,19 @@ for s in $steps; do
         if [ "$gpus" -ge 2 ]; then
             step device1 60 "$posenet" bench --model "$model" --backend vulkan --device 1 --quick --json "$out/device1.json"
         fi ;;
+    plots)
+        peaks=()
+        if [ -n "${PEAK_GFLOPS:-}" ]; then peaks=(--peak-gflops "$PEAK_GFLOPS" --peak-gbps "${PEAK_GBPS:?PEAK_GBPS goes with PEAK_GFLOPS}"); fi
+        "$build/tools/posenet-make-test-model" --architecture ResNet50 --output-stride 32 --multiplier 1.0 -o "$out/r32" >/dev/null &&
+            "$posenet" convert "$out/r32/model-stride32.json" -o "$out/resnet50-s32.pnb" >/dev/null
+        mkdir -p "$out/plots"
+        for p in fp32 fp16; do
+            for m in "mobilenet:$model" "resnet50:$out/resnet50-s32.pnb"; do
+                name=${m%%:*}_257_b1_$p
+                step "plot-$name" 180 "$posenet" bench --model "${m#*:}" --backend vulkan --precision "$p" --quick --runs 200 \
+                    --warmup 20 --stream-frames 20 "${peaks[@]}" --plot "$out/plots/$name.svg" --json "$out/plots/$name.json"
+            done
+        done ;;
     soak)
         step soak 180 "$build/bench/posenet-soak" "$model" 100000 --backend vulkan --samples 20 --json "$out/soak.json" ;;
     dask)

@@ -1,6 +1,8 @@
 // `posenet bench` on a tiny model: every figure the issue asks for is present and consistent with the
 // network (FLOPs sum to the network's, floors follow the ceilings given, memory adds up), on the Vulkan
 // device when there is one and on the CPU executor; and usage errors exit 2 with nothing written.
+// --plot: the SVG of the per-layer figures on the Vulkan device, refused on the CPU backend and for
+// paths that cannot be written.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "tests/test_support.h"
 #include "tests/test_vulkan_support.h"
 #include "tests/tiny_model.h"
+#include "tests/xml_check.h"
 
 using namespace posenet;
 using namespace posenet::test;
@@ -166,5 +169,103 @@ TEST_CASE("bench CLI on the CPU executor, and its usage errors") {
         INFO(bad << ": " << e.output);
         CHECK(e.exit_code == 2);
         CHECK_FALSE(fs::exists(o));
+    }
+}
+
+namespace {
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+}  // namespace
+
+TEST_CASE("bench CLI --plot on Vulkan: a well-formed SVG with a bar per layer and a point per layer with bytes") {
+    auto rt = vulkan_runtime();
+    if (!rt) return;
+    TinyBench t;
+    const fs::path svg = t.dir / "layers.svg", out = t.dir / "layers.json";
+    for (const bool peaks : {false, true}) {
+        CAPTURE(peaks);
+        fs::remove(svg);
+        auto r = run_command(posenet_cli() + " bench --model " + t.blob.string() +
+                             " --backend vulkan --input-resolution 65 --quick --runs 2 --warmup 1 --stream-frames 1 --plot " +
+                             svg.string() + " --json " + out.string() + (peaks ? " --peak-gflops 1000 --peak-gbps 100" : ""));
+        INFO(r.output);
+        REQUIRE(r.exit_code == 0);
+        REQUIRE(fs::exists(svg));
+        CHECK(r.output.find("plot: " + svg.string()) != std::string::npos);
+        const std::string text = read_text(svg);
+        const auto d = parse_xml(text);
+        INFO(d.error);
+        REQUIRE(d.ok());
+        std::ifstream in(out);
+        const auto j = json::parse(in);
+        size_t with_bytes = 0;
+        for (const auto& l : j["layers"]) with_bytes += l["min_bytes"].get<double>() > 0 && l["flops"].get<double>() > 0;
+        CHECK(d.with("rect", "bar").size() == j["layers"].size());
+        CHECK(d.with("circle", "point").size() == with_bytes);
+        CHECK(with_bytes > 0);
+        CHECK(d.with("line", "floor").size() == (peaks ? j["layers"].size() : 0));
+        CHECK(d.with("line", "ceiling-compute").size() == (peaks ? 1u : 0u));
+        CHECK(d.with("text", "ceilings-unknown").size() == (peaks || j.contains("ceilings") ? 0u : 1u));
+        // The title names the model, the input size, the batch, the precision and the device.
+        const std::string title = d.with("title").front()->text;
+        CHECK(title.find("input 65x65, batch 1, float32") != std::string::npos);
+        CHECK(title.find(j["device"].get<std::string>()) != std::string::npos);
+        CHECK(title.find("tiny.pnb") != std::string::npos);
+        // A second reader where there is one: Python's own XML parser.
+        if (std::system("python3 -c 'import xml.etree.ElementTree' >/dev/null 2>&1") == 0) {
+            auto py = run_command("python3 -c 'import sys, xml.etree.ElementTree as E; r = E.parse(sys.argv[1]).getroot(); "
+                                  "print(r.tag, len(r.findall(\".//{http://www.w3.org/2000/svg}rect[@class=\\\"bar\\\"]\")))' " +
+                                  svg.string());
+            INFO(py.output);
+            CHECK(py.exit_code == 0);
+            CHECK(py.output == "{http://www.w3.org/2000/svg}svg " + std::to_string(j["layers"].size()) + "\n");
+        }
+    }
+}
+
+TEST_CASE("bench CLI --plot: the CPU backend and unwritable paths are refused before any measuring, nothing written") {
+    TinyBench t;
+    const std::string base = posenet_cli() + " bench --model " + t.blob.string() + " --input-resolution 33 --quick --runs 1 --warmup 0";
+    {
+        const fs::path svg = t.dir / "cpu.svg";
+        auto r = run_command(base + " --backend cpu --plot " + svg.string());
+        INFO(r.output);
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find("--plot needs per-layer GPU timestamps (Vulkan backend)") != std::string::npos);
+        CHECK(r.output.find("CPU network") == std::string::npos);  // refused before measuring
+        CHECK_FALSE(fs::exists(svg));
+    }
+    {
+        const fs::path svg = t.dir / "no-such-folder" / "x.svg", js = t.dir / "x.json";
+        auto r = run_command(base + " --backend cpu --plot " + svg.string() + " --json " + js.string());
+        INFO(r.output);
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find(svg.string()) != std::string::npos);
+        CHECK(r.output.find("does not exist") != std::string::npos);
+        CHECK_FALSE(fs::exists(svg.parent_path()));
+        CHECK_FALSE(fs::exists(js));
+    }
+    {
+        auto r = run_command(base + " --backend vulkan --plot " + t.dir.string());
+        INFO(r.output);
+        CHECK(r.exit_code == 2);
+        CHECK(r.output.find(t.dir.string() + " is a directory") != std::string::npos);
+    }
+    // auto: where the detector picks the CPU executor (no GPU, or only lavapipe), the same refusal.
+    {
+        const fs::path svg = t.dir / "auto.svg";
+        auto r = run_command(base + " --backend auto --plot " + svg.string());
+        INFO(r.output);
+        if (r.output.find("uses the cpu backend") != std::string::npos) {
+            CHECK(r.exit_code == 2);
+            CHECK_FALSE(fs::exists(svg));
+        } else {
+            CHECK(r.exit_code == 0);
+            CHECK(parse_xml(read_text(svg)).ok());
+        }
     }
 }

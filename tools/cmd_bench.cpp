@@ -2,15 +2,16 @@
 // device's ceilings; throughput over batch sizes (float input, and 8-bit images uploaded as bytes);
 // dispatch overhead; cold start with and without the pipeline cache; host and device memory;
 // end-to-end estimatePoses latency from an 8-bit image to poses, one at a time, in batches, and
-// through a PoseStream with 1 and 3 frames in flight.
+// through a PoseStream with 1 and 3 frames in flight. --plot draws the per-layer figures as an SVG.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "bench/measure.h"
 #include "bench/dispatch_probe.h"
+#include "bench/measure.h"
+#include "bench/plot_svg.h"
 #include "engine/model_file.h"
 #include "engine/vulkan/executor.h"
 #include "tools/commands.h"
@@ -21,7 +22,7 @@ namespace posenet::cli {
 
 static const std::string kHelp = std::string(
     "usage: posenet bench [model options] [--batch N[,N...]] [--runs N] [--warmup N] [--image FILE] [--json OUT]\n"
-    "                     [--stream-frames N] [--quick] [--peak-gflops X --peak-gbps Y]\n"
+    "                     [--plot OUT.svg] [--stream-frames N] [--quick] [--peak-gflops X --peak-gbps Y]\n"
     "\n"
     "Network (Vulkan): GPU time per layer and in total (timestamps; median over runs) with each layer's\n"
     "FLOPs, minimum bytes (inputs + output + weights, float32) and its floor on this device\n"
@@ -42,7 +43,13 @@ static const std::string kHelp = std::string(
     "  --quick          skip cold start and dispatch overhead\n"
     "  --peak-gflops X  float32 peak of the device, GFLOP/s (default: known devices only)\n"
     "  --peak-gbps Y    memory bandwidth, GB/s (default: known devices only)\n"
-    "  --json OUT       also write every figure as JSON\n") + kModelOptionsHelp;
+    "  --json OUT       also write every figure as JSON\n"
+    "  --plot OUT.svg   also draw the per-layer figures of the first batch size as one self-contained SVG:\n"
+    "                   GPU time per layer as bars with each layer's floor as a tick, and a roofline\n"
+    "                   (achieved GFLOP/s against FLOPs per minimum byte, log-log) under the device's\n"
+    "                   compute and bandwidth ceilings (a note instead where they are unknown). Needs\n"
+    "                   per-layer GPU timestamps, so the Vulkan backend: with the CPU backend it is a\n"
+    "                   usage error (exit 2) before anything is measured\n") + kModelOptionsHelp;
 
 namespace {
 
@@ -64,6 +71,23 @@ std::vector<int> parse_batches(const std::string& s) {
 
 double mib(uint64_t bytes) { return double(bytes) / (1024.0 * 1024.0); }
 
+// Output files are written at the end of a long run: a path that cannot work is refused up front.
+void check_output_path(const std::string& option, const std::string& path) {
+    if (path.empty()) return;
+    const std::filesystem::path p(path);
+    if (std::filesystem::is_directory(p)) throw UsageError(option + " " + path + " is a directory; give a file name");
+    const std::filesystem::path folder = p.parent_path().empty() ? "." : p.parent_path();
+    if (!std::filesystem::is_directory(folder))
+        throw UsageError(option + " " + path + ": its folder " + folder.string() + " does not exist");
+}
+
+std::string plot_title(const engine::Network& net, int width, int height, int batch, const std::string& precision) {
+    char title[160];
+    std::snprintf(title, sizeof title, "%s %.2f stride %d, input %dx%d, batch %d, %s", to_string(net.architecture), net.multiplier,
+                  net.output_stride, width, height, batch, precision.c_str());
+    return title;
+}
+
 }  // namespace
 
 int cmd_bench(int argc, char** argv) {
@@ -77,6 +101,7 @@ int cmd_bench(int argc, char** argv) {
     const int warmup = parse_int(args.option("--warmup", "10"), "--warmup");
     const std::string image_path = args.option("--image");
     const std::string json_out = args.option("--json");
+    const std::string plot_out = args.option("--plot");
     const bool quick = args.flag("--quick");
     const int stream_frames = parse_int(args.option("--stream-frames", std::to_string(runs)), "--stream-frames");
     const std::string peak_gflops = args.option("--peak-gflops"), peak_gbps = args.option("--peak-gbps");
@@ -84,6 +109,10 @@ int cmd_bench(int argc, char** argv) {
     if (stream_frames < 1) throw UsageError("--stream-frames must be >= 1");
     if (peak_gflops.empty() != peak_gbps.empty()) throw UsageError("--peak-gflops and --peak-gbps go together");
     if (!args.positional().empty()) throw UsageError("takes no positional arguments");
+    check_output_path("--json", json_out);
+    check_output_path("--plot", plot_out);
+    if (!plot_out.empty() && options.backend == Backend::Cpu)
+        throw UsageError("--plot needs per-layer GPU timestamps (Vulkan backend); --backend cpu has none");
 
     Image img;  // for the runs from 8-bit images
     if (!image_path.empty()) {
@@ -100,6 +129,10 @@ int cmd_bench(int argc, char** argv) {
     const engine::Network net = engine::load_model_file(config.model);  // the engine's view, for per-layer profiles
     const auto res = detector.input_resolution();
     const bool vulkan = std::string(detector.backend_name()) == "vulkan";
+    if (!plot_out.empty() && !vulkan)
+        throw UsageError("--plot needs per-layer GPU timestamps (Vulkan backend); this run uses the " +
+                         std::string(detector.backend_name()) + " backend (try --backend vulkan)");
+    std::string plot;  // the SVG, drawn once the per-layer figures are in
     nlohmann::json report{{"model", config.model.string()},
                           {"architecture", to_string(net.architecture)},
                           {"multiplier", net.multiplier},
@@ -179,6 +212,16 @@ int cmd_bench(int argc, char** argv) {
                                       {"flops", l.flops}, {"min_bytes", l.min_bytes}, {"floor_us", l.floor_us}});
                 }
                 report["layers"] = layers;
+                if (!plot_out.empty()) {
+                    bench::PlotInput pi;
+                    pi.title = plot_title(net, res.width, res.height, batch, to_string(options.precision));
+                    pi.subtitle = report["device"].get<std::string>() + " (" + report["driver"].get<std::string>() + "), " +
+                                  config.model.filename().string() + ", median of " + std::to_string(runs) + " runs after " +
+                                  std::to_string(warmup) + " warm-up runs";
+                    for (const auto& l : prof.layers) pi.layers.push_back({l.kernel, l.name, l.gpu_us, l.flops, l.min_bytes, l.floor_us});
+                    pi.peak_gflops = ceil.gflops, pi.peak_gbps = ceil.gbps, pi.ceilings_source = ceil.source;
+                    plot = bench::plot_svg(pi);
+                }
                 if (floor_sum > 0) {
                     std::printf("sum of layer floors (%s: %.0f GFLOP/s, %.0f GB/s): %.1f us\n", ceil.source.c_str(), ceil.gflops,
                                 ceil.gbps, floor_sum);
@@ -260,8 +303,12 @@ int cmd_bench(int argc, char** argv) {
     std::printf("host memory: resident %.1f MiB (%.1f MiB before the detector), peak %.1f MiB\n", mib(host.rss_bytes),
                 mib(host_before.rss_bytes), mib(host.peak_rss_bytes));
     report["host_memory"] = {{"rss_bytes", host.rss_bytes}, {"rss_before_bytes", host_before.rss_bytes}, {"peak_rss_bytes", host.peak_rss_bytes}};
-    if (!json_out.empty()) {
-        write_atomically(json_out, report.dump(2) + "\n");
+    if (!plot_out.empty() && plot.empty())
+        throw std::runtime_error("--plot " + plot_out + ": the device gave no per-layer timestamps; nothing written");
+    if (!json_out.empty()) write_atomically(json_out, report.dump(2) + "\n");
+    if (!plot_out.empty()) {
+        write_atomically(plot_out, plot);
+        std::printf("plot: %s\n", plot_out.c_str());
     }
     return 0;
 }
