@@ -71,7 +71,6 @@ DispatchOverhead measure_dispatch_overhead(Runtime& runtime, int dispatches, int
     b[kInput2] = {data.handle(), bytes, bytes};
     b[kFilter] = b[kBias] = b[kInput];
     b[kOutput] = {data.handle(), 2 * bytes, bytes};
-    b[kPartials] = b[kTileCounters] = b[kInput];
     auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
     w.dstSet = set, w.descriptorCount = kBindingCount, w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, w.pBufferInfo = b;
     fn.UpdateDescriptorSets(dev, 1, &w, 0, nullptr);

@@ -28,8 +28,8 @@ layout(constant_id = 16) const int TM = 4;
 layout(constant_id = 17) const int TN = 4;
 // Split-K, for layers with too few output tiles to fill the GPU: workgroup z is the slice, which
 // covers K values [z * KCHUNK, min(K, (z + 1) * KCHUNK)) (KCHUNK a multiple of BK, so the loads'
-// k < K test is the only edge); the raw sums go to the partials and the tile's last workgroup does
-// the epilogue (split_k.glsl). SLICES 1: the whole K, epilogue here.
+// k < K test is the only edge); the raw sums go to y = scratch as [SLICES][M][CO] and
+// splitk_reduce.comp adds them up and applies the epilogue. SLICES 1: the whole K, epilogue here.
 layout(constant_id = 18) const int SLICES = 1;
 layout(constant_id = 19) const int KCHUNK = 1;
 
@@ -61,7 +61,6 @@ const int AV = 1;
 const int WX = BN / TN;
 const int WY = BM / TM;
 const int THREADS = WX * WY;
-#include "split_k.glsl"
 // Loading: A tiles with k fastest (contiguous channels in NHWC), AV channels a thread, B tiles with n
 // fastest. The host guarantees that these divisions are exact, and for AV = 1 that A_ROWS divides BM
 // (AV = 4: threads whose rows are past BM idle in the A load).
@@ -225,7 +224,7 @@ void main() {
             if (n >= CO) continue;
             float v = acc[i * TN + j];
             if (SLICES > 1) {
-                split_k_store(slice, m, n, v);
+                y[(slice * M + m) * CO + n] = v;
                 continue;
             }
             if (HAS_BIAS) v += bias[n];
@@ -233,5 +232,4 @@ void main() {
             store_output(m, n, v);
         }
     }
-    if (SLICES > 1) split_k_finish(int(gl_WorkGroupID.y * gl_NumWorkGroups.x) + tile, tile_m, tile_n, tid);
 }

@@ -30,7 +30,7 @@ layout(constant_id = 15) const int BK = 32;    // multiple of 16
 layout(constant_id = 16) const int WARPS_M = 2;
 layout(constant_id = 17) const int WARPS_N = 2;
 // Split-K as conv_gemm.glsl: slice z covers K values [z * KCHUNK, ...), KCHUNK a multiple of BK;
-// raw sums to the partials, the tile's last workgroup does the epilogue (split_k.glsl).
+// raw sums to y as [SLICES][M][CO], splitk_reduce.comp does the epilogue.
 layout(constant_id = 18) const int SLICES = 1;
 layout(constant_id = 19) const int KCHUNK = 1;
 #include "output_segments.glsl"
@@ -44,7 +44,6 @@ layout(std430, set = 0, binding = 2) readonly buffer Filter4 { vec4 w4[]; };
 
 const int K = KH * KW * CI;
 const int THREADS = WARPS_M * WARPS_N * 32;
-#include "split_k.glsl"
 const int AV = A_VEC4 ? 4 : 1;
 const int BV = B_VEC4 ? 4 : 1;
 // A tile: k fastest (contiguous channels in NHWC); B tile: n fastest. The host keeps these exact.
@@ -172,7 +171,7 @@ void main() {
                 if (m >= M || n >= CO) continue;
                 float v = Cs[cw + uint(r * CSTR + c)];
                 if (SLICES > 1) {
-                    split_k_store(slice, m, n, v);
+                    y[(slice * M + m) * CO + n] = v;
                     continue;
                 }
                 if (HAS_BIAS) v += bias[n];
@@ -183,5 +182,4 @@ void main() {
             subgroupBarrier();
         }
     }
-    if (SLICES > 1) split_k_finish(int(gl_WorkGroupID.y * gl_NumWorkGroups.x) + tile, tile_m, tile_n, tid);
 }

@@ -3,7 +3,7 @@
 // channels) write each conv's channel range, with its own activation, to its own NHWC tensor:
 // segment s covers channels [SEG_END(s-1), SEG_END(s)) and its tensor starts at
 // p.segment_offset[s] floats into y (the host places the tensors in one arena range, bound as y).
-// Needs CO and ACT declared before (conv_gemm.glsl, coopmat_gemm.glsl).
+// Needs CO and ACT declared before (conv_gemm.glsl, splitk_reduce.comp).
 
 layout(constant_id = 20) const int SEGMENTS = 1;   // 1..4
 layout(constant_id = 21) const int SEG_END0 = 0;

@@ -72,10 +72,10 @@ void check_fused(const std::string& label, Layer dw, Layer pw, const std::vector
         REQUIRE(steps.size() == 1);
         CHECK(steps[0].form == vk::Step::Form::DepthwisePointwise);
         auto geo = net.geometry(s.h, s.w, s.n);
-        CHECK(gpu.dispatch_count(s.h, s.w, s.n) == 1);  // split or not: no reduce dispatch
+        const int dispatches = gpu.dispatch_count(s.h, s.w, s.n);
+        if (split >= 0) CHECK(dispatches == (split ? 2 : 1));
         // (binding 1 starts at the depthwise filter, 256-byte aligned: a bias offset of 64 floats is typical)
         auto d = vk::lower_depthwise_pointwise(net.layers[0], geo[0], net.layers[1], geo[1], 64, rt->device().features());
-        if (split >= 0) CHECK((d.slices > 1) == bool(split));
         if (vec4 >= 0) CHECK(d.spec[vk::kDwVec4] == vec4);
         auto input = random_input(size_t(s.n) * s.h * s.w * dw.in_channels, uint32_t(s.h * 131 + s.w * 7 + s.n), 2.0f);
         auto got = gpu.run(input, s.h, s.w, s.n).heatmap;
@@ -122,7 +122,7 @@ void check_fused(const std::string& label, Layer dw, Layer pw, const std::vector
                  << want[first_bad]);
         CHECK(bad == 0);
         CHECK(norm <= 1e-5);
-        std::printf("VULKAN-FUSED %-50s slices=%u vec4=%d pays=%d norm=%.2e max_abs=%.2e bound_use=%.3f\n", name.c_str(), d.slices,
+        std::printf("VULKAN-FUSED %-50s dispatches=%d vec4=%d pays=%d norm=%.2e max_abs=%.2e bound_use=%.3f\n", name.c_str(), dispatches,
                     d.spec[vk::kDwVec4], int(vk::depthwise_pointwise_pays(d, false)), norm, max_abs, use);
     }
     check_no_validation_messages(*rt);
@@ -325,16 +325,8 @@ TEST_CASE("vulkan merged 1x1 convs") {
             const auto& steps = gpu.steps(s.h, s.w, s.n);
             REQUIRE(steps.size() == 1);
             CHECK(steps[0].form == vk::Step::Form::MergedPointwise);
-            CHECK(gpu.dispatch_count(s.h, s.w, s.n) == 1);  // split or not: no reduce dispatch
-            {
-                std::vector<const Layer*> members;
-                std::vector<const LayerGeometry*> member_geometry;
-                const auto geo = net.geometry(s.h, s.w, s.n);
-                for (int i : steps[0].layers) members.push_back(&net.layers[i]), member_geometry.push_back(&geo[i]);
-                const auto d = vk::lower_merged_pointwise(members, member_geometry, std::vector<uint64_t>(members.size(), 0),
-                                                          rt->device().features());
-                CHECK((d.slices > 1) == c.split);
-            }
+            const int dispatches = gpu.dispatch_count(s.h, s.w, s.n);
+            CHECK(dispatches == (c.split ? 2 : 1));
             auto input = random_input(size_t(s.n) * s.h * s.w * c.ci, uint32_t(s.h * 31 + s.n), 2.0f);
             auto tensors = gpu.run_all(input, s.h, s.w, s.n);  // every member's output, merged too
             LayerCheck lc = check_layers(net, tensors, s.h, s.w, s.n, name);
@@ -351,7 +343,7 @@ TEST_CASE("vulkan merged 1x1 convs") {
                 for (const auto& g : net.geometry(s.h, s.w, s.n)) macs += g.macs;
                 CHECK(t[0].macs == macs);
             }
-            std::printf("VULKAN-MERGED %-55s norm=%.2e max_abs=%.2e bound_use=%.3f\n", name.c_str(),
+            std::printf("VULKAN-MERGED %-55s dispatches=%d norm=%.2e max_abs=%.2e bound_use=%.3f\n", name.c_str(), dispatches,
                         lc.normalized, lc.max_abs, lc.bound_use);
         }
     }

@@ -113,7 +113,7 @@ TEST_CASE("vulkan kernel conv2d_generic") {
                 {{127, 130, 1}});
 }
 
-// Split-K (few output tiles, long K): K sliced over workgroups, partials summed by each tile's last workgroup (shaders/split_k.glsl).
+// Split-K (few output tiles, long K): K sliced over workgroups, partials summed by splitk_reduce.
 // Shapes of ResNet50's and MobileNet's late layers and heads at 257x257 (ResNet's 2048/4608-long
 // K halved where the CPU reference would be slow); slices that do not divide K (and K not a
 // multiple of BK), bias + residual + relu, relu6, no bias, batch 2.

@@ -13,6 +13,7 @@ const char* kernel_name(Kernel k) {
         case Kernel::MaxPool: return "maxpool";
         case Kernel::Add: return "add";
         case Kernel::Preprocess: return "preprocess";
+        case Kernel::SplitKReduce: return "splitk_reduce";
         case Kernel::DepthwisePointwiseConv: return "depthwise_pointwise_conv";
         case Kernel::PointwiseConvCoopmat: return "pointwise_conv_coopmat";
         case Kernel::Conv2dGenericCoopmat: return "conv2d_generic_coopmat";

@@ -16,18 +16,17 @@
 namespace posenet::engine::vk {
 
 enum class Kernel {
-    Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess, DepthwisePointwiseConv,
+    Conv2dGeneric, PointwiseConv, DepthwiseConv, MaxPool, Add, Preprocess, SplitKReduce, DepthwisePointwiseConv,
     // Tensor cores (coopmat_gemm.glsl: fp16 products, fp32 sums; Precision::Float16)
     PointwiseConvCoopmat, Conv2dGenericCoopmat
 };
 const char* kernel_name(Kernel k);  // the .comp file name
 
-// Descriptor bindings of every kernel (shaders/common.glsl; split-K's partial sums and per-tile
-// counters: shaders/split_k.glsl).
-enum Binding : uint32_t { kInput = 0, kInput2 = 1, kFilter = 2, kBias = 3, kOutput = 4, kPartials = 5, kTileCounters = 6, kBindingCount = 7 };
+// Descriptor bindings of every kernel (shaders/common.glsl).
+enum Binding : uint32_t { kInput = 0, kInput2 = 1, kFilter = 2, kBias = 3, kOutput = 4, kBindingCount = 5 };
 
 // Specialization constant ids (shaders/common.glsl, conv_gemm.glsl, output_segments.glsl,
-// depthwise_conv.comp, maxpool.comp, depthwise_pointwise_conv.comp).
+// depthwise_conv.comp, maxpool.comp, splitk_reduce.comp, depthwise_pointwise_conv.comp).
 enum SpecId : uint32_t {
     kLocalX = 0, kLocalY = 1, kAct = 2, kHasBias = 3, kHasResidual = 4,
     kCI = 5, kCO = 6, kKH = 7, kKW = 8, kSH = 9, kSW = 10, kDH = 11, kDW = 12,

@@ -48,7 +48,7 @@ void elementwise_groups(D& d, uint64_t count, const DeviceFeatures& f, const std
 // give tiles * S workgroups, each with 1/S of the K loop. Target: 264 workgroups, 2 per compute
 // unit of a 132-SM H100 (Vulkan does not report the unit count; smaller GPUs just get more waves
 // of short workgroups). Only layers with K >= 256 split, and every slice keeps >= 64 K values
-// (4 BK steps), so the partial sums' traffic and the last workgroup's pass over them
+// (4 BK steps), so the partial sums' traffic and the extra reduce dispatch (~2.4 us on an H100)
 // stay small next to the serial loop they remove. Layers with enough tiles keep the single pass.
 constexpr uint64_t kMinSplitK = 256;
 // Convolutions with a shorter reduction stay fp32 under Precision::Float16.
@@ -138,19 +138,33 @@ void set_segments(SpecValues& spec, const Gemm& m) {
 }
 
 // Split-K for a GEMM dispatch whose spec, push and groups are set (m tiles in groups x (and z), N
-// tiles in y): S slices of whole BK steps, the epilogue done by each tile's last workgroup.
+// tiles in y): S slices of whole BK steps, the epilogue moved to a splitk_reduce dispatch.
 void split_k(Dispatch& d, const Gemm& m, uint64_t m_tiles, uint32_t gy, int BK, const DeviceFeatures& f) {
     const uint64_t outputs = m.rows * uint64_t(m.co);
     const uint32_t S = choose_slices(m_tiles * gy, m.K, uint64_t(BK), outputs, f);
     if (S <= 1) return;
+    const std::string& name = *m.name;
     // m tiles < 264 here, so they fit in x alone and z is free for the slice.
     const uint64_t steps = div_up(m.K, uint64_t(BK));
     d.slices = S;
     d.spec[kSlices] = int32_t(S);
     d.spec[kKChunk] = int32_t(div_up(steps, S) * uint64_t(BK));
+    // Bias, residual, activation and the output segments are the reduce's.
+    d.spec[kAct] = 0, d.spec[kHasBias] = 0, d.spec[kHasResidual] = 0;
+    set_segments(d.spec, Gemm{});
     d.groups = {uint32_t(m_tiles), gy, S};
     d.scratch_bytes = S * outputs * sizeof(float);
-    d.split_tiles = uint32_t(m_tiles) * gy;
+    Dispatch::Reduce& r = d.reduce;
+    r.spec.assign(kSegAct3 + 1, 0);
+    r.spec[kAct] = m.act;
+    r.spec[kHasBias] = m.bias;
+    r.spec[kHasResidual] = m.residual;
+    r.spec[kCO] = m.co;
+    r.spec[kSlices] = int32_t(S);
+    set_segments(r.spec, m);
+    r.push = d.push;
+    r.push.count = checked_count(outputs, name);
+    elementwise_groups(r, outputs, f, name);
 }
 
 // The workgroup grid of a GEMM dispatch (m tiles over x, then z; N tiles over y), its bindings,
@@ -437,6 +451,8 @@ Dispatch lower_merged_pointwise(std::span<const Layer* const> members, std::span
     }
     Dispatch d = lower_gemm(m, g, f);
     for (int s = 0; s < n; ++s) d.push.segment_offset[s] = int32_t(output_offsets[s]);
+    if (d.slices > 1)
+        for (int s = 0; s < n; ++s) d.reduce.push.segment_offset[s] = int32_t(output_offsets[s]);
     return d;
 }
 

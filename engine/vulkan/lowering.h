@@ -23,14 +23,19 @@ struct Dispatch {
     PushConstants push;
     std::array<uint32_t, 3> groups{1, 1, 1};
     bool uses_input2 = false, uses_filter = false, uses_bias = false;
-    // Split-K (GEMM convs with few output tiles and a long K; see shaders/split_k.glsl): slices > 1
-    // means this dispatch writes `slices` partial sums per output value to the plan's scratch
-    // (scratch_bytes of it), and the last workgroup of each of its `split_tiles` output tiles sums
-    // them into the output with bias, residual and activation, counting arrivals in one of the
-    // plan's tile counters.
+    // Split-K (GEMM convs with few output tiles and a long K; see conv_gemm.glsl): slices > 1 means
+    // this dispatch writes `slices` partial sums per output value to the plan's scratch (scratch_bytes
+    // of it) instead of the output, and `reduce` (splitk_reduce.comp) sums them into the output with
+    // bias, residual and activation. uses_input2 and uses_bias then describe the reduce dispatch.
+    struct Reduce {
+        SpecValues spec;
+        PushConstants push;
+        std::array<uint32_t, 3> groups{1, 1, 1};
+    };
     uint32_t slices = 1;
     uint64_t scratch_bytes = 0;
-    uint32_t split_tiles = 0;
+    Reduce reduce;
+    int dispatch_count() const { return slices > 1 ? 2 : 1; }
 };
 
 // One dispatch of a plan and the layers it computes (indexes into Network::layers).

@@ -153,6 +153,9 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
 
     // Dispatches and pipelines (compiled now, not at the first frame); first, as split-K steps
     // need scratch in the arena.
+    size_t sets_count = size_t(S);
+    reduce_sets_.assign(S, -1);
+    reduce_pipelines_.assign(S, VK_NULL_HANDLE);
     for (int s = 0; s < S; ++s) {
         const Step& st = steps_[s];
         const Layer& last = net.layers[st.last()];
@@ -190,15 +193,15 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         const Dispatch& dp = dispatches_.back();
         pipelines_.push_back(kernels.pipeline(dp.kernel, dp.spec));
         if (dp.slices > 1) {
+            reduce_pipelines_[s] = kernels.pipeline(Kernel::SplitKReduce, dp.reduce.spec);
+            reduce_sets_[s] = int(sets_count++);
             scratch_bytes_ = std::max(scratch_bytes_, dp.scratch_bytes);
-            counters_bytes_ = std::max(counters_bytes_, uint64_t(dp.split_tiles) * sizeof(uint32_t));
         }
     }
 
     ArenaLayout layout = plan_arena(life, align);
     scratch_offset_ = aligned(layout.size);
-    counters_offset_ = aligned(scratch_offset_ + scratch_bytes_);
-    if (scratch_bytes_) layout.size = counters_offset_ + counters_bytes_;
+    if (scratch_bytes_) layout.size = scratch_offset_ + scratch_bytes_;
     tensor_offsets_.assign(layout.offsets.begin(), layout.offsets.begin() + T);
     for (int t = 0; t < T; ++t)
         if (block_of[t] >= 0) tensor_offsets_[t] = layout.offsets[size_t(T + block_of[t])] + offset_in_block[t];
@@ -219,10 +222,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         preprocess_groups_ = {gx, uint32_t((groups + gx - 1) / gx), 1};
         preprocess_ = kernels.pipeline(Kernel::Preprocess, {int32_t(local), 1, int32_t(net.input_transform)});
     }
-    if (counters_bytes_)
-        device.run_once([&](VkCommandBuffer cb) { fn.CmdFillBuffer(cb, arena_.handle(), counters_offset_, counters_bytes_, 0); },
-                        "zeroing the split-K tile counters");
-    const int sets = S;  // descriptor sets: one per step
+    const int sets = int(sets_count);  // descriptor sets: one per step, one per split-K reduce
     VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, uint32_t(sets) * kBindingCount};
     auto pci = make<VkDescriptorPoolCreateInfo>(VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO);
     pci.maxSets = uint32_t(sets);
@@ -251,8 +251,6 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         b[kFilter] = d.uses_filter ? VkDescriptorBufferInfo{weights.buffer(), weights.filter(i).offset, weights.filter(i).bytes} : none;
         b[kBias] = d.uses_bias ? VkDescriptorBufferInfo{weights.buffer(), weights.bias(i).offset, weights.bias(i).bytes} : none;
         b[kOutput] = tensor_range(l.output);
-        b[kPartials] = d.slices > 1 ? VkDescriptorBufferInfo{arena_.handle(), scratch_offset_, d.scratch_bytes} : none;
-        b[kTileCounters] = d.slices > 1 ? VkDescriptorBufferInfo{arena_.handle(), counters_offset_, counters_bytes_} : none;
         if (st.form == Step::Form::MergedPointwise) {
             // The shared input, the packed weights, and the block holding every member's output.
             const WeightStore::Merged& m = *weights.merged(st.layers[0]);
@@ -276,6 +274,24 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
         w.descriptorCount = kBindingCount;
         w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
         w.pBufferInfo = b;
+        if (d.slices > 1) {
+            // The GEMM writes partials to the scratch; the reduce reads them, adds bias and
+            // residual and writes the output(s).
+            const VkDescriptorBufferInfo scratch{arena_.handle(), scratch_offset_, d.scratch_bytes};
+            VkDescriptorBufferInfo* r = &infos[size_t(reduce_sets_[s]) * kBindingCount];
+            r[kInput] = scratch;
+            r[kInput2] = d.uses_input2 ? b[kInput2] : none;
+            r[kFilter] = none;
+            r[kBias] = b[kBias];
+            r[kOutput] = b[kOutput];
+            if (st.form != Step::Form::DepthwisePointwise) b[kInput2] = none;  // (fused: the depthwise weights stay)
+            b[kBias] = none;
+            b[kOutput] = scratch;
+            auto wr = w;
+            wr.dstSet = sets_[reduce_sets_[s]];
+            wr.pBufferInfo = r;
+            writes.push_back(wr);
+        }
         writes.push_back(w);
     }
     fn.UpdateDescriptorSets(dev, uint32_t(writes.size()), writes.data(), 0, nullptr);
@@ -348,6 +364,14 @@ void Plan::record_network(VkCommandBuffer cb, VkDescriptorSet preprocess_set, Vk
         fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &sets_[i], 0, nullptr);
         fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants), &d.push);
         fn.CmdDispatch(cb, d.groups[0], d.groups[1], d.groups[2]);
+        if (d.slices > 1) {
+            barrier(fn, cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                    VK_ACCESS_SHADER_READ_BIT);
+            fn.CmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, reduce_pipelines_[i]);
+            fn.CmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &sets_[reduce_sets_[i]], 0, nullptr);
+            fn.CmdPushConstants(cb, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(PushConstants), &d.reduce.push);
+            fn.CmdDispatch(cb, d.reduce.groups[0], d.reduce.groups[1], d.reduce.groups[2]);
+        }
         // Every step waits for the previous ones: most read their predecessor, and arena reuse
         // means later steps may overwrite what earlier ones still read (write-after-read).
         if (i + 1 < L)
@@ -381,7 +405,8 @@ void Plan::record_readback(VkCommandBuffer cb, VkBuffer readback, OutputSet outp
 
 int Plan::dispatch_count(bool images) const {
     int n = images && preprocess_ ? 1 : 0;
-    return n + int(dispatches_.size());
+    for (const Dispatch& d : dispatches_) n += d.dispatch_count();
+    return n;
 }
 
 // ---- Lane ----
@@ -469,7 +494,6 @@ void Lane::update_preprocess_set(const Plan& plan) {
     b[kFilter] = {upload_.handle(), 0, uint64_t(plan.shape().batch) * sizeof(PreprocessItem)};
     b[kBias] = none;
     b[kOutput] = plan.input_range();
-    b[kPartials] = b[kTileCounters] = none;
     auto w = make<VkWriteDescriptorSet>(VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET);
     w.dstSet = preprocess_set_;
     w.descriptorCount = kBindingCount;

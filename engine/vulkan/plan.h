@@ -145,11 +145,12 @@ private:
     VkDescriptorPool pool_ = VK_NULL_HANDLE;
     std::vector<VkDescriptorSet> sets_;
     std::vector<VkPipeline> pipelines_;
-    // Split-K steps (Dispatch::slices > 1) share one scratch region for their partial sums and one
-    // of per-tile counters (zeroed once; each step leaves them zero), at the end of the arena:
-    // layers run in order with barriers in between, so one at a time uses them.
+    // Split-K steps (Dispatch::slices > 1): their reduce pipeline and descriptor set (index into
+    // sets_), VK_NULL_HANDLE / -1 for the others. Their partial sums share one scratch region at
+    // the end of the arena: layers run in order with barriers in between, so one at a time uses it.
+    std::vector<VkPipeline> reduce_pipelines_;
+    std::vector<int> reduce_sets_;
     uint64_t scratch_offset_ = 0, scratch_bytes_ = 0;
-    uint64_t counters_offset_ = 0, counters_bytes_ = 0;
 };
 
 // Host-side time of a lane's last run, in microseconds: from vkQueueSubmit until the fence signals
