@@ -12,7 +12,7 @@
 #            2 GPUs (when there are two), against the single-process stream (docs/SCALING.md)
 #   dask-sweep  workers per GPU and decoding threads per worker, 1 and 2 GPUs, 3 runs each
 #   plots    `posenet bench --plot`: per-layer bars and roofline of MobileNetV1 0.75 s16 and ResNet50
-#            s32 (synthetic weights, as in peers), 257, batch 1, fp32 and fp16, as OUT/plots/*.svg
+#            s32 (synthetic weights, as in peers), 257, batch 1 and 16, fp32 and fp16, as OUT/plots/*.svg
 #            (docs/PERFORMANCE.md, "Per-layer plots"); ceilings: the device's known ones, or
 #            PEAK_GFLOPS and PEAK_GBPS when set
 # Needs: BUILD with tools, tests and bench; PYTHON_PATH_EXTRA (optional) where `posenet` the Python
@@ -60,9 +60,11 @@ for s in $steps; do
         mkdir -p "$out/plots"
         for p in fp32 fp16; do
             for m in "mobilenet:$model" "resnet50:$out/resnet50-s32.pnb"; do
-                name=${m%%:*}_257_b1_$p
-                step "plot-$name" 180 "$posenet" bench --model "${m#*:}" --backend vulkan --precision "$p" --quick --runs 200 \
-                    --warmup 20 --stream-frames 20 "${peaks[@]}" --plot "$out/plots/$name.svg" --json "$out/plots/$name.json"
+                for b in 1 16; do
+                    name=${m%%:*}_257_b${b}_$p
+                    step "plot-$name" 180 "$posenet" bench --model "${m#*:}" --backend vulkan --precision "$p" --batch "$b" --quick \
+                        --runs 100 --warmup 20 --stream-frames 20 "${peaks[@]}" --plot "$out/plots/$name.svg" --json "$out/plots/$name.json"
+                done
             done
         done ;;
     soak)

@@ -38,10 +38,15 @@ Percentiles percentiles(std::vector<double> v) {
     return {at(50), at(90), at(99)};
 }
 
-Ceilings known_ceilings(const std::string& name) {
-    // H100 SXM: 67 TFLOP/s float32 (non-tensor, boost clock); 3.0 TB/s is what a streaming kernel
-    // reaches on the machine we measure on (../shared/peers), below the 3.35 TB/s datasheet figure.
-    if (name.find("H100") != std::string::npos) return {67000, 3000, "H100 SXM datasheet fp32, measured streaming bandwidth"};
+Ceilings known_ceilings(const std::string& name, bool fp16) {
+    // H100 and H200 SXM (one GH100 die and clocks): 67 TFLOP/s float32 (non-tensor, boost clock),
+    // 989 TFLOP/s dense fp16 on tensor cores with fp32 sums. H100: 3.0 TB/s is what a streaming kernel
+    // reaches on the machine we measure on (../shared/peers), below the 3.35 TB/s datasheet figure;
+    // H200: the 4.8 TB/s HBM3e datasheet figure.
+    const double gflops = fp16 ? 989000 : 67000;
+    const std::string what = fp16 ? "fp16 tensor-core" : "fp32";
+    if (name.find("H100") != std::string::npos) return {gflops, 3000, "H100 SXM datasheet " + what + ", measured streaming bandwidth"};
+    if (name.find("H200") != std::string::npos) return {gflops, 4800, "H200 SXM datasheet " + what + " and bandwidth"};
     return {};
 }
 

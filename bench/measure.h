@@ -22,12 +22,13 @@ Percentiles percentiles(std::vector<double> samples);
 
 // The hardware ceilings a layer's time is compared with. Zero: unknown (no roofline columns).
 struct Ceilings {
-    double gflops = 0;  // float32 arithmetic, GFLOP/s
+    double gflops = 0;  // arithmetic at the precision measured (fp16: tensor cores), GFLOP/s
     double gbps = 0;    // memory bandwidth, GB/s
     std::string source;  // where the figures come from
 };
-// Known devices by name (the H100's float32 peak and its measured streaming bandwidth); else zero.
-Ceilings known_ceilings(const std::string& device_name);
+// Known devices by name (H100, H200: datasheet peaks; the H100's measured streaming bandwidth);
+// fp16: the dense fp16 tensor-core peak, which the tensor-core layers run against. Else zero.
+Ceilings known_ceilings(const std::string& device_name, bool fp16 = false);
 
 struct LayerProfile {
     std::string name, kernel, kind, out;  // out: "HxWxC", "-" for preprocessing

@@ -157,7 +157,7 @@ int cmd_bench(int argc, char** argv) {
             report["device"] = info.name;
             report["device_index"] = detector.device_index();
             report["driver"] = info.driver;
-            ceil = bench::known_ceilings(info.name);
+            ceil = bench::known_ceilings(info.name, options.precision == Precision::Float16);
             if (!peak_gflops.empty())
                 ceil = {parse_double(peak_gflops, "--peak-gflops"), parse_double(peak_gbps, "--peak-gbps"), "--peak-gflops/--peak-gbps"};
             if (ceil.gflops > 0)
