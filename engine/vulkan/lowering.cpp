@@ -196,16 +196,18 @@ Dispatch lower_coopmat(const Gemm& m, const LayerGeometry& g, const DeviceFeatur
     d.push = spatial_push(g);
     const uint64_t rows = m.rows;
     // 64 x 64 tiles of 4 subgroups (32 x 32 each); 32 channels wide for narrow layers (heads);
-    // 32 x 32 tiles of 4 subgroups (a fragment each) where the grid has fewer than 2 tiles per
-    // compute unit of a 132-unit GPU (H200, MobileNetV1 0.75 257 batch 1: the 65x65 and 33x33 1x1
-    // convs and the heads 0.7-2.2 us faster each than with 32 x 64 or 64 x 64 tiles; the 17x17 ones,
-    // split-K, the same). (H100, MobileNetV1 0.75 513 batch 16: 128 x 64 tiles of 8 subgroups on the
-    // large grids made the network 215 us/image against 179.)
+    // 32 rows where the grid is small; and 32 x 32 tiles of 4 subgroups (a fragment each) for short
+    // reductions (K <= 384) where the grid has fewer than 2 tiles per compute unit of a 132-unit GPU
+    // (H200, MobileNetV1 0.75 257 batch 1: its 65x65 and 33x33 1x1 convs and the heads 0.7-2.2 us
+    // faster each than with 32 x 64 or 64 x 64 tiles; the 17x17 ones, split-K, the same; for every
+    // K, ResNet50 257 batch 16 was 237 -> 279 us/image). (H100, MobileNetV1 0.75 513 batch 16:
+    // 128 x 64 tiles of 8 subgroups on the large grids made the network 215 us/image against 179.)
     CoopmatTile t;
     if (m.co <= 32) t.BN = 32, t.WN = 1, t.WM = 4;
     auto tiles = [&] { return uint64_t(div_up(rows, t.BM)) * div_up(uint64_t(m.co), t.BN); };
-    constexpr uint64_t kCoopmatEnoughTiles = 264;
-    if (tiles() < kCoopmatEnoughTiles) t.BM = 32, t.BN = 32, t.WM = 2, t.WN = 2;
+    constexpr uint64_t kCoopmatEnoughTiles = 264, kCoopmatSmallTileMaxK = 384;
+    if (m.K <= kCoopmatSmallTileMaxK && tiles() < kCoopmatEnoughTiles) t.BM = 32, t.BN = 32, t.WM = 2, t.WN = 2;
+    if (tiles() < 128) t.BM = 32, t.WM = 2;
     if (const CoopmatTile* o = coopmat_tile_override()) t = *o;
     const int BK = t.BK;
     const int threads = t.WM * t.WN * 32;
