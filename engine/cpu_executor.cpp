@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <limits>
 #include <memory>
+#include <new>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,13 @@
 #include "posenet/preprocess.h"
 
 namespace posenet::engine {
+
+namespace cpu {
+void AlignedDelete::operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
+AlignedFloats aligned_floats(uint64_t n) {
+    return AlignedFloats(static_cast<float*>(::operator new[](std::max<uint64_t>(n, 1) * sizeof(float), std::align_val_t(64))));
+}
+}  // namespace cpu
 
 namespace {
 
@@ -57,16 +65,17 @@ void maxpool(const Layer& l, const LayerGeometry& g, const float* in, float* out
             }
 }
 
-// One layer into `out` (g.out.elements() floats); scratch holds conv2d_scratch_floats(l, g) floats.
+// One layer into `out` (g.out.elements() floats); scratch holds conv2d_scratch_floats(l, g) floats;
+// packed: the layer's filter as k.pack_filter wrote it, or null.
 void run_layer_into(const cpu::KernelSet& k, const Network& net, const Layer& l, const LayerGeometry& g, const float* input,
-                    const float* second, float* out, float* scratch) {
+                    const float* second, float* out, float* scratch, const float* packed = nullptr) {
     cpu::Epilogue e;
     e.bias = l.bias_count ? net.bias(l).data() : nullptr;
     e.residual = second;
     e.activation = l.activation;
     switch (l.kind) {
         case LayerKind::Conv2D:
-            k.conv2d(l, g, input, net.filter(l).data(), e, out, scratch);
+            k.conv2d(l, g, input, net.filter(l).data(), packed, e, out, scratch);
             break;
         case LayerKind::DepthwiseConv2D:
             k.depthwise(l, g, input, net.filter(l).data(), e, out);
@@ -114,7 +123,7 @@ void check_input(std::span<const float> input, int height, int width, int batch)
 // Buffers kept from run to run: fresh allocations would cost a page fault and a clear per page.
 struct CpuExecutor::Workspace {
     struct Buffer {
-        std::unique_ptr<float[]> data;
+        cpu::AlignedFloats data;
         uint64_t size = 0;
     };
     std::vector<Buffer> free;
@@ -127,7 +136,7 @@ struct CpuExecutor::Workspace {
             if (free[i].size >= n && (best == free.size() || free[i].size < free[best].size)) best = i;
         if (best == free.size()) {
             bytes += std::max<uint64_t>(n, 1) * sizeof(float);
-            return {std::make_unique_for_overwrite<float[]>(std::max<uint64_t>(n, 1)), n};
+            return {cpu::aligned_floats(n), n};
         }
         Buffer b = std::move(free[best]);
         free.erase(free.begin() + std::ptrdiff_t(best));
@@ -136,14 +145,28 @@ struct CpuExecutor::Workspace {
     float* scratch_for(uint64_t n) {
         if (scratch.size < n) {
             bytes += (n - scratch.size) * sizeof(float);
-            scratch = {std::make_unique_for_overwrite<float[]>(n), n};
+            scratch = {cpu::aligned_floats(n), n};
         }
         return scratch.data.get();
     }
 };
 
 CpuExecutor::CpuExecutor(const Network& network, cpu::Isa isa)
-    : net_(network), kernels_(&kernels_for(isa)), workspace_(std::make_unique<Workspace>()) {}
+    : net_(network), kernels_(&kernels_for(isa)), workspace_(std::make_unique<Workspace>()) {
+    // The weights in the GEMM's layout, once (the kernels would otherwise pack them on every run).
+    packed_at_.assign(net_.layers.size(), -1);
+    uint64_t total = 0;
+    for (size_t i = 0; i < net_.layers.size(); ++i) {
+        const Layer& l = net_.layers[i];
+        const uint64_t n = l.kind == LayerKind::Conv2D ? kernels_->packed_filter_floats(l) : 0;
+        if (n) packed_at_[i] = int64_t(total), total += (n + 15) / 16 * 16;
+    }
+    packed_weights_ = cpu::aligned_floats(total);
+    packed_floats_ = total;
+    for (size_t i = 0; i < net_.layers.size(); ++i)
+        if (packed_at_[i] >= 0)
+            kernels_->pack_filter(net_.layers[i], net_.filter(net_.layers[i]).data(), packed_weights_.get() + packed_at_[i]);
+}
 
 CpuExecutor::~CpuExecutor() = default;
 
@@ -197,7 +220,7 @@ void CpuExecutor::run_into(std::span<const float> input, int height, int width, 
         live[l.output] = ws.take(geo[i].out.elements());
         float* scratch = l.kind == LayerKind::Conv2D ? ws.scratch_for(cpu::conv2d_scratch_floats(l, geo[i])) : nullptr;
         run_layer_into(*kernels_, net_, l, geo[i], data(l.input), l.input2 >= 0 ? data(l.input2) : nullptr,
-                       live[l.output].data.get(), scratch);
+                       live[l.output].data.get(), scratch, packed_at_[i] >= 0 ? packed_weights_.get() + packed_at_[i] : nullptr);
         for (int t : {l.input, l.input2})
             if (t > 0 && last_use[t] == int(i) && live[t].data) ws.free.push_back(std::move(live[t]));
     }
@@ -229,7 +252,7 @@ MemoryStats CpuExecutor::memory() const {
     MemoryStats m;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        m.plan_bytes = workspace_->bytes;
+        m.plan_bytes = workspace_->bytes + packed_floats_ * sizeof(float);
     }
     m.lane_bytes = lane_bytes_.load();
     return m;

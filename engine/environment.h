@@ -19,7 +19,8 @@ std::string vulkan_loader();
 std::string vulkan_fuse();
 // POSENET_VULKAN_COOPMAT_TILE: BMxBNxWMxWN[xBK] tensor-core tiles for every layer.
 std::string vulkan_coopmat_tile();
-// POSENET_CPU_KERNELS: "baseline" forces the baseline x86-64 CPU kernels (else the best built).
+// POSENET_CPU_KERNELS: "baseline", "avx2" or "avx512": the best CPU kernel set built and supported
+// up to that one (default: the best).
 std::string cpu_kernels();
 
 }  // namespace posenet::engine::environment
