@@ -23,6 +23,14 @@ AlignedFloats aligned_floats(uint64_t n) {
 
 namespace {
 
+// f(i) for i in [0, n) on the CPU executor's threads (cpu::parallel_for), one i per chunk.
+template <class F>
+void for_rows(int64_t n, F&& f) {
+    cpu::parallel_for(n, 1, [](void* ctx, int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) (*static_cast<std::remove_reference_t<F>*>(ctx))(i);
+    }, &f);
+}
+
 inline float activate(float v, Activation a) {
     switch (a) {
         case Activation::None: return v;
@@ -40,29 +48,30 @@ void maxpool(const Layer& l, const LayerGeometry& g, const float* in, float* out
         if (i >= -zero_before && i < size + zero_after) return 1;     // explicit zero
         return 2;                                                     // ignored
     };
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < g.out.n; ++n)
-        for (int oy = 0; oy < g.out.h; ++oy)
-            for (int ox = 0; ox < g.out.w; ++ox) {
-                float* o = out + ((int64_t(n) * g.out.h + oy) * g.out.w + ox) * c;
-                std::fill(o, o + c, -std::numeric_limits<float>::infinity());
-                for (int ky = 0; ky < l.kernel_h; ++ky) {
-                    const int iy = oy * l.stride_h - g.pad_top + ky * l.dilation_h;
-                    const int zy = zone(iy, g.in.h, g.zero_pad_top, g.zero_pad_bottom);
-                    if (zy == 2) continue;
-                    for (int kx = 0; kx < l.kernel_w; ++kx) {
-                        const int ix = ox * l.stride_w - g.pad_left + kx * l.dilation_w;
-                        const int zx = zone(ix, g.in.w, g.zero_pad_left, g.zero_pad_right);
-                        if (zx == 2) continue;
-                        if (zy == 1 || zx == 1) {
-                            for (int k = 0; k < c; ++k) o[k] = std::max(o[k], 0.0f);
-                            continue;
-                        }
-                        const float* x = in + ((int64_t(n) * g.in.h + iy) * g.in.w + ix) * c;
-                        for (int k = 0; k < c; ++k) o[k] = std::max(o[k], x[k]);
+    const int64_t rows = int64_t(g.out.n) * g.out.h;
+    for_rows(rows, [&](int64_t row) {
+        const int n = int(row / g.out.h), oy = int(row % g.out.h);
+        for (int ox = 0; ox < g.out.w; ++ox) {
+            float* o = out + ((int64_t(n) * g.out.h + oy) * g.out.w + ox) * c;
+            std::fill(o, o + c, -std::numeric_limits<float>::infinity());
+            for (int ky = 0; ky < l.kernel_h; ++ky) {
+                const int iy = oy * l.stride_h - g.pad_top + ky * l.dilation_h;
+                const int zy = zone(iy, g.in.h, g.zero_pad_top, g.zero_pad_bottom);
+                if (zy == 2) continue;
+                for (int kx = 0; kx < l.kernel_w; ++kx) {
+                    const int ix = ox * l.stride_w - g.pad_left + kx * l.dilation_w;
+                    const int zx = zone(ix, g.in.w, g.zero_pad_left, g.zero_pad_right);
+                    if (zx == 2) continue;
+                    if (zy == 1 || zx == 1) {
+                        for (int k = 0; k < c; ++k) o[k] = std::max(o[k], 0.0f);
+                        continue;
                     }
+                    const float* x = in + ((int64_t(n) * g.in.h + iy) * g.in.w + ix) * c;
+                    for (int k = 0; k < c; ++k) o[k] = std::max(o[k], x[k]);
                 }
             }
+        }
+    });
 }
 
 // One layer into `out` (g.out.elements() floats); scratch holds conv2d_scratch_floats(l, g) floats;
@@ -85,8 +94,11 @@ void run_layer_into(const cpu::KernelSet& k, const Network& net, const Layer& l,
             break;
         case LayerKind::Add: {
             const int64_t n = int64_t(g.out.elements());
-#pragma omp parallel for schedule(static)
-            for (int64_t i = 0; i < n; ++i) out[i] = activate(input[i] + second[i], l.activation);
+            constexpr int64_t kChunk = 4096;
+            for_rows((n + kChunk - 1) / kChunk, [&](int64_t chunk) {
+                for (int64_t i = chunk * kChunk; i < std::min(n, (chunk + 1) * kChunk); ++i)
+                    out[i] = activate(input[i] + second[i], l.activation);
+            });
             break;
         }
     }

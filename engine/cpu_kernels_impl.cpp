@@ -16,10 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include <type_traits>
 
 #if defined(POSENET_CPU_KERNELS_AVX2)
 #if !defined(__AVX2__) || !defined(__FMA__)
@@ -54,6 +51,20 @@ constexpr int kLanes = 8;
 
 inline int imin(int a, int b) { return a < b ? a : b; }
 
+// parallel_for (engine/cpu_kernels.h) over a lambda f(begin, end) or f(begin, end, slot).
+template <class F>
+void par_for(int64_t n, int64_t grain, F&& f) {
+    using Fn = std::remove_reference_t<F>;
+    parallel_for(n, grain, [](void* ctx, int64_t b, int64_t e, int slot) {
+        Fn& fn = *static_cast<Fn*>(ctx);
+        if constexpr (std::is_invocable_v<Fn&, int64_t, int64_t, int>) fn(b, e, slot);
+        else {
+            (void)slot;
+            fn(b, e);
+        }
+    }, &f);
+}
+
 // The taps [k0, k1) of a window of k taps (stride, pad, dilation) at output position o whose input
 // position lies inside [0, size); the input position increases with the tap. Positions are computed
 // in 64 bits; Network::geometry's limits keep them (and the kernels' int positions) far inside int.
@@ -81,8 +92,8 @@ inline void act8(v8& v, Activation a) {  // in place: a v8 by value would change
 // Bias, residual, activation in place over `pixels` rows of `c` channels; residual is indexed like out.
 [[maybe_unused]] void epilogue_rows(const Epilogue& e, float* out, const float* residual, int64_t pixels, int c) {
     if (!e.bias && !residual && e.activation == Activation::None) return;
-#pragma omp parallel for schedule(static)
-    for (int64_t p = 0; p < pixels; ++p) {
+    par_for(pixels, 64, [&](int64_t begin_, int64_t end_) {
+    for (int64_t p = begin_; p < end_; ++p) {
         float* o = out + p * c;
         const float* r = residual ? residual + p * c : nullptr;
         int k = 0;
@@ -99,7 +110,8 @@ inline void act8(v8& v, Activation a) {  // in place: a v8 by value would change
             if (r) v += r[k];
             o[k] = act1(v, e.activation);
         }
-    }
+        }
+    });
 }
 
 #if defined(POSENET_CPU_KERNELS_AVX512)
@@ -215,37 +227,25 @@ void tile_rows(int rows, const float* a, const float* bp, int64_t kc, float* c, 
 }
 
 // c (m x n) = a (m x k, row stride lda) * B + epilogue; bp is B as pack_b wrote it; residual indexed
-// like c; thread_scratch: kGemmThreadScratchFloats floats for each of omp_get_max_threads() threads.
+// like c; thread_scratch: kGemmThreadScratchFloats floats for each of cpu_threads() threads. The work
+// items of parallel_for: blocks of at most kMc rows x ranges of panels (more than one range only where
+// there are too few row blocks to give every thread two).
 void gemm(const float* a, int64_t lda, const float* bp, float* c, int64_t m, int64_t k, int64_t n, const Epilogue& e,
           const float* residual, float* thread_scratch) {
     if (m <= 0 || n <= 0) return;
-    int threads = 1;
-#if defined(_OPENMP)
-    threads = omp_get_max_threads();
-    if (threads < 1) threads = 1;
-#endif
+    const int threads = cpu_threads();
     const int64_t tiles = (m + kMr - 1) / kMr, panels = (n + kNr - 1) / kNr, npad = packed_columns(n);
     const int64_t kc_max = k_block(k);
-    // The grid: tm row ranges x tn panel ranges, tm * tn <= threads. Cost of the slowest thread, in
-    // tile x panel units, plus one unit per tile for copying its rows of A (every panel range copies
-    // its row range again).
-    int tm = 1, tn = 1;
-    int64_t best = -1;
-    for (int a_ = 1; a_ <= threads; ++a_) {
-        const int b_ = threads / a_;
-        if (int64_t(a_) > tiles || int64_t(b_) > panels) continue;
-        const int64_t cost = (tiles + a_ - 1) / a_ * ((panels + b_ - 1) / b_ + 1);
-        if (best < 0 || cost < best) best = cost, tm = a_, tn = b_;
-    }
-    const int work = tm * tn;
-#pragma omp parallel for schedule(static, 1) num_threads(work) if (work > 1)
-    for (int w = 0; w < work; ++w) {
-        float* abuf = thread_scratch + int64_t(w) * kGemmThreadScratchFloats;
-        const int wm = w / tn, wn = w % tn;
-        const int64_t row0 = tiles * wm / tm * kMr, row1_ = tiles * (wm + 1) / tm * kMr, row1 = row1_ < m ? row1_ : m;
-        const int64_t p0 = panels * wn / tn, p1 = panels * (wn + 1) / tn;
-        for (int64_t m0 = row0; m0 < row1; m0 += kMc) {
-            const int64_t m1 = row1 - m0 < kMc ? row1 : m0 + kMc;
+    const int64_t mblocks = (tiles + kMc / kMr - 1) / (kMc / kMr);
+    int64_t tn = 1;
+    if (threads > 1 && mblocks < 2 * threads) tn = (2 * threads + mblocks - 1) / mblocks;
+    if (tn > panels) tn = panels;
+    par_for(mblocks * tn, 1, [&](int64_t begin, int64_t end, int slot) {
+        float* abuf = thread_scratch + int64_t(slot) * kGemmThreadScratchFloats;
+        for (int64_t item = begin; item < end; ++item) {
+            const int64_t mb = item / tn, pr = item % tn;
+            const int64_t m0 = tiles * mb / mblocks * kMr, m1_ = tiles * (mb + 1) / mblocks * kMr, m1 = m1_ < m ? m1_ : m;
+            const int64_t p0 = panels * pr / tn, p1 = panels * (pr + 1) / tn;
             for (int64_t k0 = 0; k0 < k; k0 += kc_max) {
                 const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
                 const bool last = k0 + kc == k;
@@ -266,7 +266,7 @@ void gemm(const float* a, int64_t lda, const float* bp, float* c, int64_t m, int
                 }
             }
         }
-    }
+    });
 }
 
 uint64_t b_packed_floats(int64_t k, int64_t n) { return uint64_t(k) * uint64_t(packed_columns(n)); }
@@ -349,18 +349,15 @@ void gemm(const float* a, int64_t lda, const float* packed, float* c, int64_t m,
     (void)thread_scratch;
     if (m <= 0 || n <= 0) return;
     const int64_t panels = (n + kNr - 1) / kNr;
-    int threads = 1;
-#if defined(_OPENMP)
-    threads = omp_get_max_threads();
-#endif
-    // Row blocks of at most kMc rows, as many for every thread (static schedule), each a multiple of kMr.
+    const int threads = cpu_threads();
+    // Row blocks of at most kMc rows, as many for every thread, each a multiple of kMr.
     int64_t blocks = (m + kMc - 1) / kMc;
     blocks = (blocks + threads - 1) / threads * threads;
     int64_t mc = (m + blocks - 1) / blocks;
     mc = (mc + kMr - 1) / kMr * kMr;
     blocks = (m + mc - 1) / mc;
-#pragma omp parallel for schedule(static)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
+    par_for(blocks, 1, [&](int64_t begin_, int64_t end_) {
+    for (int64_t blk = begin_; blk < end_; ++blk) {
         const int64_t m0 = blk * mc, m1 = m - m0 < mc ? m : m0 + mc;
         const float* bp = packed;
         for (int64_t k0 = 0; k0 < k; k0 += kKc) {
@@ -378,7 +375,8 @@ void gemm(const float* a, int64_t lda, const float* packed, float* c, int64_t m,
                 }
             }
         }
-    }
+        }
+    });
 }
 
 uint64_t b_packed_floats(int64_t k, int64_t n) { return uint64_t(k) * uint64_t((n + kNr - 1) / kNr * kNr); }
@@ -463,8 +461,8 @@ void depthwise3x3(const Layer& l, const LayerGeometry& g, const float* in, const
     int ox_hi = ox_lo;
     while (ox_hi < out_w && ox_hi * sw - pl + 2 * dw < in_w) ++ox_hi;
     const Epilogue ep = e;
-#pragma omp parallel for schedule(static)
-    for (int64_t row = 0; row < rows; ++row) {
+    par_for(rows, 1, [&](int64_t begin_, int64_t end_) {
+    for (int64_t row = begin_; row < end_; ++row) {
         const int n = int(row / g.out.h), oy = int(row % g.out.h);
         int ky0, ky1;
         valid_taps(oy, l.stride_h, g.pad_top, l.dilation_h, 3, g.in.h, ky0, ky1);
@@ -486,7 +484,8 @@ void depthwise3x3(const Layer& l, const LayerGeometry& g, const float* in, const
         if (ox + 2 <= hi) dw3x3_block<2, false>(r, ox), ox += 2;
         if (ox < hi) dw3x3_block<1, false>(r, ox), ++ox;
         for (ox = hi; ox < out_w; ++ox) dw3x3_block<1, true>(r, ox);
-    }
+        }
+    });
 }
 
 // Direct convolution for inputs of few channels (the RGB input layer), for AVX-512: 8 output pixels
@@ -502,8 +501,8 @@ void conv2d_direct16(const Layer& l, const LayerGeometry& g, const float* in, co
     int ox_hi = ox_lo;
     while (ox_hi < out_w && ox_hi * sw - pl + (kw - 1) * dw < in_w) ++ox_hi;
     constexpr int P = 8;
-#pragma omp parallel for schedule(static)
-    for (int64_t row = 0; row < rows; ++row) {
+    par_for(rows, 1, [&](int64_t begin_, int64_t end_) {
+    for (int64_t row = begin_; row < end_; ++row) {
         const int n = int(row / g.out.h), oy = int(row % g.out.h);
         int ky0, ky1;
         valid_taps(oy, l.stride_h, g.pad_top, l.dilation_h, l.kernel_h, g.in.h, ky0, ky1);
@@ -570,7 +569,8 @@ void conv2d_direct16(const Layer& l, const LayerGeometry& g, const float* in, co
             }
             for (; ox < out_w; ++ox) single(ox);
         }
-    }
+        }
+    });
 }
 #endif
 
@@ -583,8 +583,8 @@ void conv2d_direct(const Layer& l, const LayerGeometry& g, const float* in, cons
 #endif
     const int cin = l.in_channels, cout = l.out_channels, kw = l.kernel_w;
     const int64_t rows = int64_t(g.out.n) * g.out.h;
-#pragma omp parallel for schedule(static)
-    for (int64_t row = 0; row < rows; ++row) {
+    par_for(rows, 1, [&](int64_t begin_, int64_t end_) {
+    for (int64_t row = begin_; row < end_; ++row) {
         const int n = int(row / g.out.h), oy = int(row % g.out.h);
         int ky0, ky1;
         valid_taps(oy, l.stride_h, g.pad_top, l.dilation_h, l.kernel_h, g.in.h, ky0, ky1);
@@ -643,7 +643,8 @@ void conv2d_direct(const Layer& l, const LayerGeometry& g, const float* in, cons
                 o[c] = act1(a, e.activation);
             }
         }
-    }
+        }
+    });
 }
 
 uint64_t packed_filter_floats(const Layer& l) {
@@ -662,11 +663,7 @@ void conv2d(const Layer& l, const LayerGeometry& g, const float* in, const float
     if (cin <= kDirectConvMaxInChannels) return conv2d_direct(l, g, in, filter, e, out);
     // scratch: packed weights (where not given), the GEMM's per-thread blocks, im2col columns.
     float* thread_scratch = scratch + gemm_packed_floats(l);
-    int threads = 1;
-#if defined(_OPENMP)
-    threads = omp_get_max_threads() > 1 ? omp_get_max_threads() : 1;
-#endif
-    float* cols = thread_scratch + uint64_t(threads) * kGemmThreadScratchFloats;
+    float* cols = thread_scratch + uint64_t(cpu_threads()) * kGemmThreadScratchFloats;
     const int64_t k = int64_t(l.kernel_h) * l.kernel_w * cin;
     const float* b = filter;  // the baseline GEMM reads the filter as it is
     if (packed_filter_floats(l) > 0) {
@@ -687,8 +684,8 @@ void conv2d(const Layer& l, const LayerGeometry& g, const float* in, const float
         for (int oy0 = 0; oy0 < g.out.h; oy0 += rows_per_chunk) {
             const int oy1 = imin(g.out.h, oy0 + rows_per_chunk);
             const int64_t p = int64_t(oy1 - oy0) * g.out.w;
-#pragma omp parallel for schedule(static)
-            for (int oy = oy0; oy < oy1; ++oy) {
+            par_for(int64_t(oy1) - oy0, 1, [&](int64_t begin_, int64_t end_) {
+            for (int oy = oy0 + int(begin_); oy < oy0 + int(end_); ++oy) {
                 for (int ox = 0; ox < g.out.w; ++ox) {
                     float* col = cols + (int64_t(oy - oy0) * g.out.w + ox) * k;
                     for (int ky = 0; ky < l.kernel_h; ++ky) {
@@ -703,7 +700,8 @@ void conv2d(const Layer& l, const LayerGeometry& g, const float* in, const float
                         }
                     }
                 }
-            }
+                        }
+            });
             const int64_t first = (int64_t(n) * g.out.h + oy0) * g.out.w;
             gemm(cols, k, b, out + first * cout, p, k, cout, e, e.residual ? e.residual + first * cout : nullptr, thread_scratch);
         }
@@ -721,8 +719,8 @@ void depthwise(const Layer& l, const LayerGeometry& g, const float* in, const fl
     const int cin = l.in_channels, cout = l.out_channels, mult = cout / cin;
     const int kw = l.kernel_w;
     const int64_t rows = int64_t(g.out.n) * g.out.h;
-#pragma omp parallel for schedule(static)
-    for (int64_t row = 0; row < rows; ++row) {
+    par_for(rows, 1, [&](int64_t begin_, int64_t end_) {
+    for (int64_t row = begin_; row < end_; ++row) {
         const int n = int(row / g.out.h), oy = int(row % g.out.h);
         // Valid ky range for this row (iy increases with ky).
         int ky0, ky1;
@@ -796,7 +794,8 @@ void depthwise(const Layer& l, const LayerGeometry& g, const float* in, const fl
                 }
             }
         }
-    }
+        }
+    });
 }
 
 }  // namespace
