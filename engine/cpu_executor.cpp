@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "engine/environment.h"
 #include "posenet/preprocess.h"
 
 namespace posenet::engine {
@@ -165,6 +166,7 @@ struct CpuExecutor::Workspace {
 
 CpuExecutor::CpuExecutor(const Network& network, cpu::Isa isa)
     : net_(network), kernels_(&kernels_for(isa)), workspace_(std::make_unique<Workspace>()) {
+    fuse_ = environment::cpu_fuse();
     // The weights in the GEMM's layout, once (the kernels would otherwise pack them on every run).
     packed_at_.assign(net_.layers.size(), -1);
     uint64_t total = 0;
@@ -222,6 +224,22 @@ void CpuExecutor::run_into(std::span<const float> input, int height, int width, 
     for (int t : output_ids)
         if (t < 0) throw ModelError("network: an output tensor is missing");
     for (int t : output_ids) last_use[t] = int(net_.layers.size());
+    std::vector<int> readers(count, 0);
+    for (const Layer& l : net_.layers) {
+        ++readers[l.input];
+        if (l.input2 >= 0) ++readers[l.input2];
+    }
+    // Layer i (depthwise) and i + 1 (pointwise) run fused where the kernels can and nothing else reads
+    // the depthwise output.
+    auto fused_pair = [&](size_t i) {
+        if (!fuse_ || !kernels_->dw_pw || i + 1 >= net_.layers.size()) return false;
+        const Layer& d = net_.layers[i];
+        const Layer& p = net_.layers[i + 1];
+        if (d.kind != LayerKind::DepthwiseConv2D || d.input2 >= 0 || p.input != d.output || readers[d.output] != 1 ||
+            last_use[d.output] != int(i + 1) || packed_at_[i + 1] < 0)
+            return false;
+        return kernels_->dw_pw_supported(d, p) && cpu::im2col_rows_per_chunk(p, geo[i + 1]) == 0;
+    };
 
     std::lock_guard<std::mutex> lock(mutex_);
     Workspace& ws = *workspace_;
@@ -229,6 +247,23 @@ void CpuExecutor::run_into(std::span<const float> input, int height, int width, 
     auto data = [&](int t) -> const float* { return t == 0 ? input.data() : live[t].data.get(); };
     for (size_t i = 0; i < net_.layers.size(); ++i) {
         const Layer& l = net_.layers[i];
+        if (fused_pair(i)) {
+            const Layer& p = net_.layers[i + 1];
+            live[p.output] = ws.take(geo[i + 1].out.elements());
+            float* scratch = ws.scratch_for(cpu::conv2d_scratch_floats(p, geo[i + 1]));
+            cpu::Epilogue de, pe;
+            de.bias = l.bias_count ? net_.bias(l).data() : nullptr;
+            de.activation = l.activation;
+            pe.bias = p.bias_count ? net_.bias(p).data() : nullptr;
+            pe.residual = p.input2 >= 0 ? data(p.input2) : nullptr;
+            pe.activation = p.activation;
+            kernels_->dw_pw(l, geo[i], p, geo[i + 1], data(l.input), net_.filter(l).data(), de,
+                            packed_weights_.get() + packed_at_[i + 1], pe, live[p.output].data.get(), scratch);
+            for (int t : {l.input, p.input2})
+                if (t > 0 && last_use[t] <= int(i + 1) && live[t].data) ws.free.push_back(std::move(live[t]));
+            ++i;
+            continue;
+        }
         live[l.output] = ws.take(geo[i].out.elements());
         float* scratch = l.kind == LayerKind::Conv2D ? ws.scratch_for(cpu::conv2d_scratch_floats(l, geo[i])) : nullptr;
         run_layer_into(*kernels_, net_, l, geo[i], data(l.input), l.input2 >= 0 ? data(l.input2) : nullptr,

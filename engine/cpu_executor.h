@@ -70,6 +70,7 @@ private:
     cpu::AlignedFloats packed_weights_;  // the Conv2D filters in the kernel set's GEMM layout
     uint64_t packed_floats_ = 0;
     std::vector<int64_t> packed_at_;     // per layer: its offset in packed_weights_ (a multiple of 16), or -1
+    bool fuse_ = true;                   // depthwise + pointwise pairs fused where the kernels can ($POSENET_CPU_FUSE)
 };
 
 }  // namespace posenet::engine

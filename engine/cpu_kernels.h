@@ -36,6 +36,15 @@ struct KernelSet {
     // (the baseline set, direct convolutions); the executor packs the weights once with pack_filter.
     uint64_t (*packed_filter_floats)(const Layer& l);
     void (*pack_filter)(const Layer& l, const float* filter, float* packed);
+    // A depthwise layer and the 1x1 Conv2D that reads its output, fused: the depthwise output stays in
+    // per-thread blocks (L1/L2) and never goes to memory; the same bits as the two layers one after
+    // the other. Null where the set has none; dw_pw_supported says which pairs qualify (the pointwise
+    // layer must also be a plain 1x1 at the geometry: im2col_rows_per_chunk == 0). pw_packed: the
+    // pointwise filter as pack_filter wrote it; scratch: conv2d_scratch_floats(pw, pw geometry).
+    bool (*dw_pw_supported)(const Layer& dw, const Layer& pw);
+    void (*dw_pw)(const Layer& dw, const LayerGeometry& dw_g, const Layer& pw, const LayerGeometry& pw_g, const float* in,
+                  const float* dw_filter, const Epilogue& dw_e, const float* pw_packed, const Epilogue& pw_e, float* out,
+                  float* scratch);
 };
 
 // conv2d convolves inputs of at most this many channels (the RGB input layer) directly; others go

@@ -405,8 +405,9 @@ void pack_b(const float*, int64_t, int64_t, float*) {}
 // order of the generic kernel below).
 struct Dw3x3Row {
     const float* xrow[3];  // the input rows of the taps, null outside the input
-    float* orow;
-    const float* rrow;     // residual row or null
+    float* orow;           // output column ox0 of the row; column ox at orow + (ox - ox0) * ostride
+    int64_t ox0, ostride;
+    const float* rrow;     // residual row (column ox at rrow + ox * c) or null
     const float* filter;
     const float* bias;     // or null
     Activation act;
@@ -442,48 +443,123 @@ inline void dw3x3_block(const Dw3x3Row& r, int ox) {
         const __m512 bias = r.bias ? _mm512_maskz_loadu_ps(m, r.bias + c0) : _mm512_setzero_ps();
 #pragma GCC unroll 8
         for (int p = 0; p < P; ++p) {
-            const int64_t o = int64_t(ox + p) * c + c0;
             __m512 v = acc[p];
             if (r.bias) v = _mm512_add_ps(v, bias);
-            if (r.rrow) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r.rrow + o));
-            _mm512_mask_storeu_ps(r.orow + o, m, act16(v, r.act));
+            if (r.rrow) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r.rrow + int64_t(ox + p) * c + c0));
+            _mm512_mask_storeu_ps(r.orow + (ox + p - r.ox0) * r.ostride + c0, m, act16(v, r.act));
         }
     }
 }
 
+// Columns [xa, xb) of one output row: those with taps outside the row ([0, lo) and [hi, out_w)) one at
+// a time, the others in blocks of 8, 4, 2, 1.
+inline void dw3x3_columns(const Dw3x3Row& r, int xa, int xb, int lo, int hi) {
+    int ox = xa;
+    for (; ox < xb && ox < lo; ++ox) dw3x3_block<1, true>(r, ox);
+    const int end = xb < hi ? xb : hi;
+    for (; ox + 8 <= end; ox += 8) dw3x3_block<8, false>(r, ox);
+    if (ox + 4 <= end) dw3x3_block<4, false>(r, ox), ox += 4;
+    if (ox + 2 <= end) dw3x3_block<2, false>(r, ox), ox += 2;
+    if (ox < end) dw3x3_block<1, false>(r, ox), ++ox;
+    for (; ox < xb; ++ox) dw3x3_block<1, true>(r, ox);
+}
+
+// The geometry of a 3x3 depthwise layer the row routines need.
+struct Dw3x3Geometry {
+    int c, sw, dw, pl, in_w, out_w, lo, hi;  // [lo, hi): columns whose 3 taps lie inside the row
+    Dw3x3Geometry(const Layer& l, const LayerGeometry& g)
+        : c(l.in_channels), sw(l.stride_w), dw(l.dilation_w), pl(g.pad_left), in_w(g.in.w), out_w(g.out.w) {
+        int ox_lo = 0;
+        while (ox_lo < out_w && ox_lo * sw - pl < 0) ++ox_lo;
+        int ox_hi = ox_lo;
+        while (ox_hi < out_w && ox_hi * sw - pl + 2 * dw < in_w) ++ox_hi;
+        lo = ox_lo < out_w ? ox_lo : out_w;
+        hi = ox_hi > lo ? ox_hi : lo;
+    }
+};
+
+// The row routine's view of output row `row` (n * out.h + oy): input rows, weights, epilogue.
+inline Dw3x3Row dw3x3_row(const Layer& l, const LayerGeometry& g, const Dw3x3Geometry& dg, const float* in, const float* filter,
+                          const Epilogue& e, int64_t row) {
+    const int n = int(row / g.out.h), oy = int(row % g.out.h), c = dg.c;
+    int ky0, ky1;
+    valid_taps(oy, l.stride_h, g.pad_top, l.dilation_h, 3, g.in.h, ky0, ky1);
+    Dw3x3Row r;
+    for (int ky = 0; ky < 3; ++ky)
+        r.xrow[ky] = ky >= ky0 && ky < ky1
+                         ? in + (int64_t(n) * g.in.h + (oy * l.stride_h - g.pad_top + ky * l.dilation_h)) * int64_t(dg.in_w) * c
+                         : nullptr;
+    r.orow = nullptr, r.ox0 = 0, r.ostride = c;
+    r.rrow = e.residual ? e.residual + row * int64_t(dg.out_w) * c : nullptr;
+    r.filter = filter, r.bias = e.bias, r.act = e.activation;
+    r.c = c, r.sw = dg.sw, r.dw = dg.dw, r.pl = dg.pl, r.in_w = dg.in_w;
+    return r;
+}
+
 void depthwise3x3(const Layer& l, const LayerGeometry& g, const float* in, const float* filter, const Epilogue& e, float* out) {
-    const int c = l.in_channels;
+    const Dw3x3Geometry dg(l, g);
     const int64_t rows = int64_t(g.out.n) * g.out.h;
-    const int sw = l.stride_w, dw = l.dilation_w, pl = g.pad_left, in_w = g.in.w, out_w = g.out.w;
-    // Output columns whose 3 taps all lie inside the row: [ox_lo, ox_hi).
-    int ox_lo = 0;
-    while (ox_lo < out_w && ox_lo * sw - pl < 0) ++ox_lo;
-    int ox_hi = ox_lo;
-    while (ox_hi < out_w && ox_hi * sw - pl + 2 * dw < in_w) ++ox_hi;
-    const Epilogue ep = e;
-    par_for(rows, 1, [&](int64_t begin_, int64_t end_) {
-    for (int64_t row = begin_; row < end_; ++row) {
-        const int n = int(row / g.out.h), oy = int(row % g.out.h);
-        int ky0, ky1;
-        valid_taps(oy, l.stride_h, g.pad_top, l.dilation_h, 3, g.in.h, ky0, ky1);
-        Dw3x3Row r;
-        for (int ky = 0; ky < 3; ++ky)
-            r.xrow[ky] = ky >= ky0 && ky < ky1
-                             ? in + (int64_t(n) * g.in.h + (oy * l.stride_h - g.pad_top + ky * l.dilation_h)) * int64_t(in_w) * c
-                             : nullptr;
-        r.orow = out + row * int64_t(out_w) * c;
-        r.rrow = ep.residual ? ep.residual + row * int64_t(out_w) * c : nullptr;
-        r.filter = filter, r.bias = ep.bias, r.act = ep.activation;
-        r.c = c, r.sw = sw, r.dw = dw, r.pl = pl, r.in_w = in_w;
-        // Columns with taps outside the row one at a time, the others in blocks of 8, 4, 2, 1.
-        const int lo = ox_lo < out_w ? ox_lo : out_w, hi = ox_hi > lo ? ox_hi : lo;
-        for (int ox = 0; ox < lo; ++ox) dw3x3_block<1, true>(r, ox);
-        int ox = lo;
-        for (; ox + 8 <= hi; ox += 8) dw3x3_block<8, false>(r, ox);
-        if (ox + 4 <= hi) dw3x3_block<4, false>(r, ox), ox += 4;
-        if (ox + 2 <= hi) dw3x3_block<2, false>(r, ox), ox += 2;
-        if (ox < hi) dw3x3_block<1, false>(r, ox), ++ox;
-        for (ox = hi; ox < out_w; ++ox) dw3x3_block<1, true>(r, ox);
+    par_for(rows, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+            Dw3x3Row r = dw3x3_row(l, g, dg, in, filter, e, row);
+            r.orow = out + row * int64_t(dg.out_w) * dg.c;
+            dw3x3_columns(r, 0, dg.out_w, dg.lo, dg.hi);
+        }
+    });
+}
+
+// A 3x3 depthwise layer (multiplier 1, no residual) and the plain 1x1 Conv2D reading its output, fused:
+// each work item computes the depthwise output of a block of pixels straight into its per-thread block
+// of A (the GEMM's copy of the left-hand matrix, row stride kAs), then multiplies it by every panel of
+// the pointwise weights. The depthwise output never goes to memory; the results are the bits of the two
+// layers run one after the other (the same sums in the same order).
+bool dw_pw_supported(const Layer& dw, const Layer& pw) {
+    return dw.kind == LayerKind::DepthwiseConv2D && dw.kernel_h == 3 && dw.kernel_w == 3 && dw.out_channels == dw.in_channels &&
+           pw.kind == LayerKind::Conv2D && pw.kernel_h == 1 && pw.kernel_w == 1 && pw.stride_h == 1 && pw.stride_w == 1 &&
+           pw.in_channels == dw.out_channels && pw.in_channels > kDirectConvMaxInChannels && pw.in_channels <= kKcMax &&
+           pw.pad_top == 0 && pw.pad_left == 0 && pw.pad_bottom == 0 && pw.pad_right == 0;
+}
+
+void dw_pw(const Layer& dl, const LayerGeometry& dg_, const Layer& pl_, const LayerGeometry& pg, const float* in, const float* dw_filter,
+           const Epilogue& de, const float* pw_packed, const Epilogue& pe, float* out, float* scratch) {
+    (void)pg;
+    const Dw3x3Geometry dg(dl, dg_);
+    const int64_t m = int64_t(dg_.out.n) * dg_.out.h * dg_.out.w, k = dl.out_channels, n = pl_.out_channels;
+    if (m <= 0 || n <= 0) return;
+    float* thread_scratch = scratch + gemm_packed_floats(pl_);
+    const int64_t tiles = (m + kMr - 1) / kMr, panels = (n + kNr - 1) / kNr, npad = packed_columns(n);
+    // Blocks of at most kMc rows, and at least two per thread where there are tiles enough (no
+    // depthwise output is computed twice, so the panels are never split between threads).
+    const int threads = cpu_threads();
+    int64_t mblocks = (tiles + kMc / kMr - 1) / (kMc / kMr);
+    if (threads > 1 && mblocks < 2 * threads) mblocks = tiles < 2 * threads ? tiles : 2 * threads;
+    (void)npad;
+    par_for(mblocks, 1, [&](int64_t begin, int64_t end, int slot) {
+        float* abuf = thread_scratch + int64_t(slot) * kGemmThreadScratchFloats;
+        for (int64_t mb = begin; mb < end; ++mb) {
+            const int64_t m0 = tiles * mb / mblocks * kMr, m1_ = tiles * (mb + 1) / mblocks * kMr, m1 = m1_ < m ? m1_ : m;
+            // The depthwise output of pixels [m0, m1), row segment by row segment.
+            for (int64_t p = m0; p < m1;) {
+                const int64_t row = p / dg.out_w;
+                const int xa = int(p - row * dg.out_w);
+                const int xb = int(m1 - row * dg.out_w < dg.out_w ? m1 - row * dg.out_w : dg.out_w);
+                Dw3x3Row r = dw3x3_row(dl, dg_, dg, in, dw_filter, de, row);
+                r.orow = abuf + (p - m0) * kAs, r.ox0 = xa, r.ostride = kAs;
+                dw3x3_columns(r, xa, xb, dg.lo, dg.hi);
+                p += xb - xa;
+            }
+            for (int64_t pn = 0; pn < panels; ++pn) {
+                const int64_t j0 = pn * kNr;
+                const float* bp_p = pw_packed + k * j0;
+                const int cols = int(n - j0 < kNr ? n - j0 : kNr);
+                for (int64_t i0 = m0; i0 < m1; i0 += kMr) {
+                    const int rows = int(m1 - i0 < kMr ? m1 - i0 : kMr);
+                    const float* at = abuf + (i0 - m0) * kAs;
+                    const float* res = pe.residual ? pe.residual + i0 * n + j0 : nullptr;
+                    if (cols > 16) tile_rows<2>(rows, at, bp_p, k, out + i0 * n + j0, n, cols, j0, false, &pe, res);
+                    else tile_rows<1>(rows, at, bp_p, k, out + i0 * n + j0, n, cols, j0, false, &pe, res);
+                }
+            }
         }
     });
 }
@@ -801,6 +877,10 @@ void depthwise(const Layer& l, const LayerGeometry& g, const float* in, const fl
 }  // namespace
 
 extern const KernelSet kernels;
-const KernelSet kernels{POSENET_CPU_ISA_ENUM, &conv2d, &depthwise, &packed_filter_floats, &pack_filter};
+#if defined(POSENET_CPU_KERNELS_AVX512)
+const KernelSet kernels{POSENET_CPU_ISA_ENUM, &conv2d, &depthwise, &packed_filter_floats, &pack_filter, &dw_pw_supported, &dw_pw};
+#else
+const KernelSet kernels{POSENET_CPU_ISA_ENUM, &conv2d, &depthwise, &packed_filter_floats, &pack_filter, nullptr, nullptr};
+#endif
 
 }  // namespace posenet::engine::cpu::POSENET_CPU_ISA_NS

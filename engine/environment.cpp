@@ -34,5 +34,6 @@ std::string vulkan_loader() { return read("POSENET_VULKAN_LOADER"); }
 std::string vulkan_fuse() { return read("POSENET_VULKAN_FUSE"); }
 std::string vulkan_coopmat_tile() { return read("POSENET_VULKAN_COOPMAT_TILE"); }
 std::string cpu_kernels() { return read("POSENET_CPU_KERNELS"); }
+bool cpu_fuse() { return read("POSENET_CPU_FUSE") != "0"; }
 
 }  // namespace posenet::engine::environment

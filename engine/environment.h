@@ -22,5 +22,8 @@ std::string vulkan_coopmat_tile();
 // POSENET_CPU_KERNELS: "baseline", "avx2" or "avx512": the best CPU kernel set built and supported
 // up to that one (default: the best).
 std::string cpu_kernels();
+// POSENET_CPU_FUSE: "0" runs depthwise + pointwise pairs one after the other on the CPU (else fused
+// where the kernel set can).
+bool cpu_fuse();
 
 }  // namespace posenet::engine::environment

@@ -213,7 +213,7 @@ TEST_CASE("cpu kernels: baseline, AVX2 and AVX-512 builds against a double refer
     check_builds("dw 5x5/2 c33", make_layer(DepthwiseConv2D, 33, 33, 5, 2, Padding::Same), {{11, 13, 1}});
 }
 
-TEST_CASE("cpu executor: run() with reused buffers gives run_all's outputs, for each kernel build") {
+TEST_CASE("cpu executor: run() with reused buffers (and fused layers) gives run_all's outputs, for each kernel build") {
     // conv -> depthwise -> pointwise with a residual from the first conv -> four "heads".
     NetBuilder b(3, 7);
     Layer c0 = make_layer(LayerKind::Conv2D, 3, 16, 3, 2, Padding::Same, Activation::Relu6);
@@ -247,6 +247,49 @@ TEST_CASE("cpu executor: run() with reused buffers gives run_all's outputs, for 
             CHECK(out.offsets == all[heads[1]]);
             CHECK(out.displacement_fwd == all[heads[2]]);
             CHECK(out.displacement_bwd == all[heads[3]]);
+        }
+    }
+    // The AVX-512 set fuses depthwise + pointwise pairs in run() (run_all runs layer by layer): the same
+    // bits. Stride 2, dilation, channel tails (24, 40: 16-wide chunks; 200 = 6 x 32 + 8 columns), a
+    // residual on the pointwise layer, pixel blocks across row ends, and a depthwise output read by two
+    // layers (that pair must not fuse).
+    {
+        NetBuilder b2(3, 11);
+        auto add = [&](Layer l, int in, int in2 = -1) {
+            l.input = in, l.input2 = in2;
+            return b2.add(l);
+        };
+        using enum LayerKind;
+        const int c1 = add(make_layer(Conv2D, 3, 24, 3, 2, Padding::Same, Activation::Relu6), 0);
+        const int d1 = add(make_layer(DepthwiseConv2D, 24, 24, 3, 2, Padding::Same, Activation::Relu6), c1);
+        const int p1 = add(make_layer(Conv2D, 24, 40, 1, 1, Padding::Same, Activation::Relu6), d1);
+        Layer dil = make_layer(DepthwiseConv2D, 40, 40, 3, 1, Padding::Same, Activation::Relu6);
+        dil.dilation_h = dil.dilation_w = 2;
+        const int d2 = add(dil, p1);
+        const int p2 = add(make_layer(Conv2D, 40, 40, 1, 1, Padding::Same, Activation::Relu), d2, p1);
+        const int d3 = add(make_layer(DepthwiseConv2D, 40, 40, 3, 1, Padding::Same, Activation::Relu6), p2);
+        const int p3 = add(make_layer(Conv2D, 40, 200, 1, 1, Padding::Same, Activation::Relu6), d3);
+        int h2[4];
+        h2[0] = add(make_layer(Conv2D, 200, 17, 1, 1, Padding::Same), p3);
+        h2[1] = add(make_layer(Conv2D, 200, 34, 1, 1, Padding::Same), p3);
+        h2[2] = add(make_layer(Conv2D, 40, 32, 1, 1, Padding::Same), d3);  // a second reader of d3
+        h2[3] = add(make_layer(Conv2D, 200, 32, 1, 1, Padding::Same), p3);
+        Network net2 = b2.finish();
+        net2.heatmap = h2[0], net2.offsets = h2[1], net2.displacement_fwd = h2[2], net2.displacement_bwd = h2[3];
+        for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512}) {
+            if (!cpu::kernel_set(isa)) continue;
+            CAPTURE(cpu::to_string(isa));
+            CpuExecutor cpu(net2, isa);
+            for (auto [h, w, n] : std::vector<std::array<int, 3>>{{57, 61, 1}, {23, 19, 2}, {129, 129, 1}}) {
+                INFO(n << "x" << h << "x" << w);
+                auto input = posenet::test::random_input(size_t(n) * h * w * 3, uint32_t(h * w + n + 5));
+                auto all = cpu.run_all(input, h, w, n);
+                auto out = cpu.run(input, h, w, n);
+                CHECK(out.heatmap == all[h2[0]]);
+                CHECK(out.offsets == all[h2[1]]);
+                CHECK(out.displacement_fwd == all[h2[2]]);
+                CHECK(out.displacement_bwd == all[h2[3]]);
+            }
         }
     }
     // The build this CPU runs by default, and an unavailable one refused by name.
