@@ -4,16 +4,33 @@
 #include <condition_variable>
 #include <limits>
 #include <memory>
+#include <new>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include "engine/environment.h"
 #include "posenet/preprocess.h"
 
 namespace posenet::engine {
 
+namespace cpu {
+void AlignedDelete::operator()(float* p) const { ::operator delete[](p, std::align_val_t(64)); }
+AlignedFloats aligned_floats(uint64_t n) {
+    return AlignedFloats(static_cast<float*>(::operator new[](std::max<uint64_t>(n, 1) * sizeof(float), std::align_val_t(64))));
+}
+}  // namespace cpu
+
 namespace {
+
+// f(i) for i in [0, n) on the CPU executor's threads (cpu::parallel_for), one i per chunk.
+template <class F>
+void for_rows(int64_t n, F&& f) {
+    cpu::parallel_for(n, 1, [](void* ctx, int64_t b, int64_t e, int) {
+        for (int64_t i = b; i < e; ++i) (*static_cast<std::remove_reference_t<F>*>(ctx))(i);
+    }, &f);
+}
 
 inline float activate(float v, Activation a) {
     switch (a) {
@@ -32,41 +49,43 @@ void maxpool(const Layer& l, const LayerGeometry& g, const float* in, float* out
         if (i >= -zero_before && i < size + zero_after) return 1;     // explicit zero
         return 2;                                                     // ignored
     };
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int n = 0; n < g.out.n; ++n)
-        for (int oy = 0; oy < g.out.h; ++oy)
-            for (int ox = 0; ox < g.out.w; ++ox) {
-                float* o = out + ((int64_t(n) * g.out.h + oy) * g.out.w + ox) * c;
-                std::fill(o, o + c, -std::numeric_limits<float>::infinity());
-                for (int ky = 0; ky < l.kernel_h; ++ky) {
-                    const int iy = oy * l.stride_h - g.pad_top + ky * l.dilation_h;
-                    const int zy = zone(iy, g.in.h, g.zero_pad_top, g.zero_pad_bottom);
-                    if (zy == 2) continue;
-                    for (int kx = 0; kx < l.kernel_w; ++kx) {
-                        const int ix = ox * l.stride_w - g.pad_left + kx * l.dilation_w;
-                        const int zx = zone(ix, g.in.w, g.zero_pad_left, g.zero_pad_right);
-                        if (zx == 2) continue;
-                        if (zy == 1 || zx == 1) {
-                            for (int k = 0; k < c; ++k) o[k] = std::max(o[k], 0.0f);
-                            continue;
-                        }
-                        const float* x = in + ((int64_t(n) * g.in.h + iy) * g.in.w + ix) * c;
-                        for (int k = 0; k < c; ++k) o[k] = std::max(o[k], x[k]);
+    const int64_t rows = int64_t(g.out.n) * g.out.h;
+    for_rows(rows, [&](int64_t row) {
+        const int n = int(row / g.out.h), oy = int(row % g.out.h);
+        for (int ox = 0; ox < g.out.w; ++ox) {
+            float* o = out + ((int64_t(n) * g.out.h + oy) * g.out.w + ox) * c;
+            std::fill(o, o + c, -std::numeric_limits<float>::infinity());
+            for (int ky = 0; ky < l.kernel_h; ++ky) {
+                const int iy = oy * l.stride_h - g.pad_top + ky * l.dilation_h;
+                const int zy = zone(iy, g.in.h, g.zero_pad_top, g.zero_pad_bottom);
+                if (zy == 2) continue;
+                for (int kx = 0; kx < l.kernel_w; ++kx) {
+                    const int ix = ox * l.stride_w - g.pad_left + kx * l.dilation_w;
+                    const int zx = zone(ix, g.in.w, g.zero_pad_left, g.zero_pad_right);
+                    if (zx == 2) continue;
+                    if (zy == 1 || zx == 1) {
+                        for (int k = 0; k < c; ++k) o[k] = std::max(o[k], 0.0f);
+                        continue;
                     }
+                    const float* x = in + ((int64_t(n) * g.in.h + iy) * g.in.w + ix) * c;
+                    for (int k = 0; k < c; ++k) o[k] = std::max(o[k], x[k]);
                 }
             }
+        }
+    });
 }
 
-// One layer into `out` (g.out.elements() floats); scratch holds conv2d_scratch_floats(l, g) floats.
+// One layer into `out` (g.out.elements() floats); scratch holds conv2d_scratch_floats(l, g) floats;
+// packed: the layer's filter as k.pack_filter wrote it, or null.
 void run_layer_into(const cpu::KernelSet& k, const Network& net, const Layer& l, const LayerGeometry& g, const float* input,
-                    const float* second, float* out, float* scratch) {
+                    const float* second, float* out, float* scratch, const float* packed = nullptr) {
     cpu::Epilogue e;
     e.bias = l.bias_count ? net.bias(l).data() : nullptr;
     e.residual = second;
     e.activation = l.activation;
     switch (l.kind) {
         case LayerKind::Conv2D:
-            k.conv2d(l, g, input, net.filter(l).data(), e, out, scratch);
+            k.conv2d(l, g, input, net.filter(l).data(), packed, e, out, scratch);
             break;
         case LayerKind::DepthwiseConv2D:
             k.depthwise(l, g, input, net.filter(l).data(), e, out);
@@ -76,8 +95,11 @@ void run_layer_into(const cpu::KernelSet& k, const Network& net, const Layer& l,
             break;
         case LayerKind::Add: {
             const int64_t n = int64_t(g.out.elements());
-#pragma omp parallel for schedule(static)
-            for (int64_t i = 0; i < n; ++i) out[i] = activate(input[i] + second[i], l.activation);
+            constexpr int64_t kChunk = 4096;
+            for_rows((n + kChunk - 1) / kChunk, [&](int64_t chunk) {
+                for (int64_t i = chunk * kChunk; i < std::min(n, (chunk + 1) * kChunk); ++i)
+                    out[i] = activate(input[i] + second[i], l.activation);
+            });
             break;
         }
     }
@@ -114,7 +136,7 @@ void check_input(std::span<const float> input, int height, int width, int batch)
 // Buffers kept from run to run: fresh allocations would cost a page fault and a clear per page.
 struct CpuExecutor::Workspace {
     struct Buffer {
-        std::unique_ptr<float[]> data;
+        cpu::AlignedFloats data;
         uint64_t size = 0;
     };
     std::vector<Buffer> free;
@@ -127,7 +149,7 @@ struct CpuExecutor::Workspace {
             if (free[i].size >= n && (best == free.size() || free[i].size < free[best].size)) best = i;
         if (best == free.size()) {
             bytes += std::max<uint64_t>(n, 1) * sizeof(float);
-            return {std::make_unique_for_overwrite<float[]>(std::max<uint64_t>(n, 1)), n};
+            return {cpu::aligned_floats(n), n};
         }
         Buffer b = std::move(free[best]);
         free.erase(free.begin() + std::ptrdiff_t(best));
@@ -136,14 +158,29 @@ struct CpuExecutor::Workspace {
     float* scratch_for(uint64_t n) {
         if (scratch.size < n) {
             bytes += (n - scratch.size) * sizeof(float);
-            scratch = {std::make_unique_for_overwrite<float[]>(n), n};
+            scratch = {cpu::aligned_floats(n), n};
         }
         return scratch.data.get();
     }
 };
 
 CpuExecutor::CpuExecutor(const Network& network, cpu::Isa isa)
-    : net_(network), kernels_(&kernels_for(isa)), workspace_(std::make_unique<Workspace>()) {}
+    : net_(network), kernels_(&kernels_for(isa)), workspace_(std::make_unique<Workspace>()) {
+    fuse_ = environment::cpu_fuse();
+    // The weights in the GEMM's layout, once (the kernels would otherwise pack them on every run).
+    packed_at_.assign(net_.layers.size(), -1);
+    uint64_t total = 0;
+    for (size_t i = 0; i < net_.layers.size(); ++i) {
+        const Layer& l = net_.layers[i];
+        const uint64_t n = l.kind == LayerKind::Conv2D ? kernels_->packed_filter_floats(l) : 0;
+        if (n) packed_at_[i] = int64_t(total), total += (n + 15) / 16 * 16;
+    }
+    packed_weights_ = cpu::aligned_floats(total);
+    packed_floats_ = total;
+    for (size_t i = 0; i < net_.layers.size(); ++i)
+        if (packed_at_[i] >= 0)
+            kernels_->pack_filter(net_.layers[i], net_.filter(net_.layers[i]).data(), packed_weights_.get() + packed_at_[i]);
+}
 
 CpuExecutor::~CpuExecutor() = default;
 
@@ -187,6 +224,22 @@ void CpuExecutor::run_into(std::span<const float> input, int height, int width, 
     for (int t : output_ids)
         if (t < 0) throw ModelError("network: an output tensor is missing");
     for (int t : output_ids) last_use[t] = int(net_.layers.size());
+    std::vector<int> readers(count, 0);
+    for (const Layer& l : net_.layers) {
+        ++readers[l.input];
+        if (l.input2 >= 0) ++readers[l.input2];
+    }
+    // Layer i (depthwise) and i + 1 (pointwise) run fused where the kernels can and nothing else reads
+    // the depthwise output.
+    auto fused_pair = [&](size_t i) {
+        if (!fuse_ || !kernels_->dw_pw || i + 1 >= net_.layers.size()) return false;
+        const Layer& d = net_.layers[i];
+        const Layer& p = net_.layers[i + 1];
+        if (d.kind != LayerKind::DepthwiseConv2D || d.input2 >= 0 || p.input != d.output || readers[d.output] != 1 ||
+            last_use[d.output] != int(i + 1) || packed_at_[i + 1] < 0)
+            return false;
+        return kernels_->dw_pw_supported(d, p) && cpu::im2col_rows_per_chunk(p, geo[i + 1]) == 0;
+    };
 
     std::lock_guard<std::mutex> lock(mutex_);
     Workspace& ws = *workspace_;
@@ -194,10 +247,27 @@ void CpuExecutor::run_into(std::span<const float> input, int height, int width, 
     auto data = [&](int t) -> const float* { return t == 0 ? input.data() : live[t].data.get(); };
     for (size_t i = 0; i < net_.layers.size(); ++i) {
         const Layer& l = net_.layers[i];
+        if (fused_pair(i)) {
+            const Layer& p = net_.layers[i + 1];
+            live[p.output] = ws.take(geo[i + 1].out.elements());
+            float* scratch = ws.scratch_for(cpu::conv2d_scratch_floats(p, geo[i + 1]));
+            cpu::Epilogue de, pe;
+            de.bias = l.bias_count ? net_.bias(l).data() : nullptr;
+            de.activation = l.activation;
+            pe.bias = p.bias_count ? net_.bias(p).data() : nullptr;
+            pe.residual = p.input2 >= 0 ? data(p.input2) : nullptr;
+            pe.activation = p.activation;
+            kernels_->dw_pw(l, geo[i], p, geo[i + 1], data(l.input), net_.filter(l).data(), de,
+                            packed_weights_.get() + packed_at_[i + 1], pe, live[p.output].data.get(), scratch);
+            for (int t : {l.input, p.input2})
+                if (t > 0 && last_use[t] <= int(i + 1) && live[t].data) ws.free.push_back(std::move(live[t]));
+            ++i;
+            continue;
+        }
         live[l.output] = ws.take(geo[i].out.elements());
         float* scratch = l.kind == LayerKind::Conv2D ? ws.scratch_for(cpu::conv2d_scratch_floats(l, geo[i])) : nullptr;
         run_layer_into(*kernels_, net_, l, geo[i], data(l.input), l.input2 >= 0 ? data(l.input2) : nullptr,
-                       live[l.output].data.get(), scratch);
+                       live[l.output].data.get(), scratch, packed_at_[i] >= 0 ? packed_weights_.get() + packed_at_[i] : nullptr);
         for (int t : {l.input, l.input2})
             if (t > 0 && last_use[t] == int(i) && live[t].data) ws.free.push_back(std::move(live[t]));
     }
@@ -229,7 +299,7 @@ MemoryStats CpuExecutor::memory() const {
     MemoryStats m;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        m.plan_bytes = workspace_->bytes;
+        m.plan_bytes = workspace_->bytes + packed_floats_ * sizeof(float);
     }
     m.lane_bytes = lane_bytes_.load();
     return m;

@@ -1,6 +1,7 @@
 // The CPU executor's hot kernels (convolution through im2col + GEMM, depthwise convolution), built
-// once for the target's baseline ISA and, on x86-64, once more with AVX2 + FMA; the executor picks
-// the best set the CPU running it supports (runtime dispatch), so the binary stays baseline x86-64.
+// once for the target's baseline ISA and, on x86-64, once more with AVX2 + FMA and once with AVX-512
+// (F, BW, DQ, VL); the executor picks the best set the CPU running it supports (runtime dispatch), so
+// the binary stays baseline x86-64.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 
 namespace posenet::engine::cpu {
 
-enum class Isa { Baseline, Avx2 };
+enum class Isa { Baseline, Avx2, Avx512 };
 const char* to_string(Isa);
 
 // Bias (count out_channels, or null), residual (same shape as the output, or null) and activation,
@@ -24,11 +25,26 @@ struct Epilogue {
 // Conv2D, [kh][kw][in][multiplier] for depthwise). Every output is written (no need to clear it).
 struct KernelSet {
     Isa isa;
-    // scratch: conv2d_scratch_floats(l, g) floats (im2col columns).
-    void (*conv2d)(const Layer& l, const LayerGeometry& g, const float* in, const float* filter, const Epilogue& e,
-                   float* out, float* scratch);
+    // scratch: conv2d_scratch_floats(l, g) floats (im2col columns, packed weights, per-thread panels).
+    // packed: the filter as pack_filter wrote it (weights_packed_floats(l) > 0), or null: conv2d then
+    // packs it into scratch itself.
+    void (*conv2d)(const Layer& l, const LayerGeometry& g, const float* in, const float* filter, const float* packed,
+                   const Epilogue& e, float* out, float* scratch);
     void (*depthwise)(const Layer& l, const LayerGeometry& g, const float* in, const float* filter, const Epilogue& e,
                       float* out);
+    // Floats of a Conv2D filter in this set's GEMM layout, 0 where conv2d reads the filter as it is
+    // (the baseline set, direct convolutions); the executor packs the weights once with pack_filter.
+    uint64_t (*packed_filter_floats)(const Layer& l);
+    void (*pack_filter)(const Layer& l, const float* filter, float* packed);
+    // A depthwise layer and the 1x1 Conv2D that reads its output, fused: the depthwise output stays in
+    // per-thread blocks (L1/L2) and never goes to memory; the same bits as the two layers one after
+    // the other. Null where the set has none; dw_pw_supported says which pairs qualify (the pointwise
+    // layer must also be a plain 1x1 at the geometry: im2col_rows_per_chunk == 0). pw_packed: the
+    // pointwise filter as pack_filter wrote it; scratch: conv2d_scratch_floats(pw, pw geometry).
+    bool (*dw_pw_supported)(const Layer& dw, const Layer& pw);
+    void (*dw_pw)(const Layer& dw, const LayerGeometry& dw_g, const Layer& pw, const LayerGeometry& pw_g, const float* in,
+                  const float* dw_filter, const Epilogue& dw_e, const float* pw_packed, const Epilogue& pw_e, float* out,
+                  float* scratch);
 };
 
 // conv2d convolves inputs of at most this many channels (the RGB input layer) directly; others go
@@ -38,16 +54,33 @@ inline constexpr int kDirectConvMaxInChannels = 4;
 // conv2d's im2col works in chunks of this many output rows (0: a plain 1x1 conv, no im2col) and
 // needs chunk rows x out width x kh x kw x in channels floats of scratch (none for direct convs).
 int im2col_rows_per_chunk(const Layer& l, const LayerGeometry& g);
-// The GEMM's packed weights: kh x kw x in channels rows of the out channels rounded up to 16.
+// The GEMM's packed weights: kh x kw x in channels rows of the out channels rounded up to 32 (an
+// upper bound for every set's layout).
 uint64_t gemm_packed_floats(const Layer& l);
-// Both of the above (the scratch conv2d takes).
+// Per-thread scratch of the AVX-512 GEMM (a block of packed rows of the left-hand matrix).
+inline constexpr uint64_t kGemmThreadScratchFloats = 144 * 384;
+// All of the above for cpu_threads() threads (the scratch conv2d takes; conv2d uses at most that many
+// per-thread blocks).
 uint64_t conv2d_scratch_floats(const Layer& l, const LayerGeometry& g);
+
+// The CPU executor's threads: the calling thread and up to cpu_threads() - 1 helpers of one pool per
+// process. parallel_for runs fn(ctx, begin, end, slot) over [0, n) in chunks of `grain` items claimed
+// one at a time (slot: 0 on the calling thread, 1.. on the helpers; below cpu_threads(), and no two
+// chunks running at once share one): helpers take chunks as they get to them and the caller takes every chunk no helper has
+// claimed, then waits only for chunks in flight. A helper the OS has not scheduled costs nothing
+// (OpenMP's fork-join waits for every thread of the team at every region: on a loaded 2-core
+// machine a run with 2 threads took 245 ms instead of 10). Helpers spin about 0.2 ms after a job,
+// then sleep. One job at a time: a second caller meanwhile (another executor's thread, or a nested
+// call) runs its job alone.
+int cpu_threads();  // OMP_NUM_THREADS / omp_get_max_threads() where built with OpenMP, else 1
+void parallel_for(int64_t n, int64_t grain, void (*fn)(void* ctx, int64_t begin, int64_t end, int slot), void* ctx);
 
 // The kernels for `isa`, or null where they are not built into this binary or this CPU lacks the
 // instructions.
 const KernelSet* kernel_set(Isa isa);
-// The best set this CPU runs: AVX2 + FMA where built and supported, else the baseline.
-// $POSENET_CPU_KERNELS=baseline forces the baseline (for measurements and comparisons).
+// The best set this CPU runs: AVX-512, else AVX2 + FMA, where built and supported, else the baseline.
+// $POSENET_CPU_KERNELS=baseline|avx2|avx512 picks one (for measurements and comparisons); a set this
+// binary or CPU lacks falls back to the best one below it.
 Isa default_isa();
 
 }  // namespace posenet::engine::cpu

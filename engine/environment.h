@@ -21,7 +21,11 @@ std::string vulkan_fuse();
 std::string vulkan_coopmat_tile();
 // POSENET_VULKAN_DEPTHWISE_OUT_X: 1, 2 or 4 output pixels per depthwise invocation for every layer.
 std::string vulkan_depthwise_out_x();
-// POSENET_CPU_KERNELS: "baseline" forces the baseline x86-64 CPU kernels (else the best built).
+// POSENET_CPU_KERNELS: "baseline", "avx2" or "avx512": the best CPU kernel set built and supported
+// up to that one (default: the best).
 std::string cpu_kernels();
+// POSENET_CPU_FUSE: "0" runs depthwise + pointwise pairs one after the other on the CPU (else fused
+// where the kernel set can).
+bool cpu_fuse();
 
 }  // namespace posenet::engine::environment

@@ -1,8 +1,9 @@
-// The CPU executor's kernel builds (engine/cpu_kernels.h): the baseline and the AVX2 + FMA build each
-// against a double-precision reference, and against each other, on random layers (channel counts on
-// and off the vector widths and GEMM tiles, K over one GEMM block, stride 2, dilation, explicit and
-// Same pads, batch 2, residual, relu6, depthwise multiplier 2); run()'s reused buffers against
-// run_all; and Backend::Auto's choice.
+// The CPU executor's kernel builds (engine/cpu_kernels.h): the baseline, the AVX2 + FMA and the
+// AVX-512 build each against a double-precision reference, and the fast ones against the baseline, on
+// random layers (channel counts on and off the vector widths and GEMM tiles, row and column tails, K
+// over one or two GEMM blocks, stride 2, dilation, explicit and Same pads, batch 2, residual, relu6,
+// depthwise multiplier 2); run()'s reused buffers against run_all; and Backend::Auto's choice. A build
+// this binary or CPU lacks is skipped with a message.
 //
 // Bound per output, for a dot product of K terms in any order with fp32 rounding u = 2^-24 (Higham's
 // gamma; FMA rounds less, not more), bias and residual added after: |float - exact| <=
@@ -83,9 +84,12 @@ struct Shape {
     int h, w, n;
 };
 
-// Runs `layer` (with a residual operand when asked) on random inputs with every kernel build there is.
+// The kernel sets besides the baseline, in the order of engine/cpu_kernels.h.
+constexpr cpu::Isa kFastIsas[] = {cpu::Isa::Avx2, cpu::Isa::Avx512};
+
+// Runs `layer` (with a residual operand when asked) on random inputs with every kernel build there is
+// (and this CPU runs): each against the double reference, and each against the baseline.
 void check_builds(const std::string& label, Layer layer, const std::vector<Shape>& shapes, bool residual = false) {
-    const cpu::KernelSet* avx2 = cpu::kernel_set(cpu::Isa::Avx2);
     NetBuilder b(layer.in_channels, uint32_t(std::hash<std::string>()(label)));
     layer.input = 0;
     if (residual) {
@@ -108,35 +112,46 @@ void check_builds(const std::string& label, Layer layer, const std::vector<Shape
         reference(net, l, g, input, residual ? &input : nullptr, exact, magnitude);
         const double K = double(l.kernel_h) * l.kernel_w * (l.kind == LayerKind::Conv2D ? l.in_channels : 1);
         const double gamma = (K + 2) * u * 1.01;
+        const std::string name = label + " " + std::to_string(s.n) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
         auto base = CpuExecutor::run_layer(net, l, g, input, second, cpu::Isa::Baseline);
-        std::vector<float> fast;
-        if (avx2) fast = CpuExecutor::run_layer(net, l, g, input, second, cpu::Isa::Avx2);
-        size_t bad_base = 0, bad_fast = 0, bad_pair = 0;
-        double use = 0;
-        for (size_t k = 0; k < exact.size(); ++k) {
-            const double bound = gamma * magnitude[k];
-            if (!(std::fabs(base[k] - exact[k]) <= bound)) ++bad_base;
-            if (avx2) {
+        size_t bad_base = 0;
+        for (size_t k = 0; k < exact.size(); ++k)
+            if (!(std::fabs(base[k] - exact[k]) <= gamma * magnitude[k])) ++bad_base;
+        INFO(name << ": baseline outside the bound at " << bad_base << " of " << exact.size());
+        CHECK(bad_base == 0);
+        std::string uses;
+        for (cpu::Isa isa : kFastIsas) {
+            if (!cpu::kernel_set(isa)) {
+                uses += std::string(" ") + cpu::to_string(isa) + "=absent";
+                continue;
+            }
+            auto fast = CpuExecutor::run_layer(net, l, g, input, second, isa);
+            size_t bad_fast = 0, bad_pair = 0;
+            double use = 0;
+            for (size_t k = 0; k < exact.size(); ++k) {
+                const double bound = gamma * magnitude[k];
                 if (!(std::fabs(fast[k] - exact[k]) <= bound)) ++bad_fast;
                 if (!(std::fabs(double(fast[k]) - base[k]) <= 2 * bound)) ++bad_pair;
                 if (bound > 0) use = std::max(use, std::fabs(double(fast[k]) - base[k]) / (2 * bound));
             }
+            INFO(name << ": outside the bound: " << cpu::to_string(isa) << " " << bad_fast << ", " << cpu::to_string(isa)
+                      << " vs baseline " << bad_pair << " of " << exact.size());
+            CHECK(bad_fast == 0);
+            CHECK(bad_pair == 0);
+            char buf[64];
+            std::snprintf(buf, sizeof buf, " %s=%.3f", cpu::to_string(isa), use);
+            uses += buf;
         }
-        const std::string name = label + " " + std::to_string(s.n) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
-        INFO(name << ": outside the bound: baseline " << bad_base << ", avx2 " << bad_fast << ", avx2 vs baseline " << bad_pair
-                  << " of " << exact.size());
-        CHECK(bad_base == 0);
-        CHECK(bad_fast == 0);
-        CHECK(bad_pair == 0);
-        std::printf("CPU-KERNEL %-40s avx2-vs-baseline bound_use=%.3f%s\n", name.c_str(), use, avx2 ? "" : " (no AVX2 build)");
+        std::printf("CPU-KERNEL %-40s vs-baseline bound_use%s\n", name.c_str(), uses.c_str());
     }
 }
 
 }  // namespace
 
-TEST_CASE("cpu kernels: baseline and AVX2 builds against a double reference and each other") {
-    if (!cpu::kernel_set(cpu::Isa::Avx2))
-        MESSAGE("SKIP the AVX2 half: not built into this binary or this CPU lacks AVX2/FMA; checking the baseline alone");
+TEST_CASE("cpu kernels: baseline, AVX2 and AVX-512 builds against a double reference and the baseline") {
+    for (cpu::Isa isa : kFastIsas)
+        if (!cpu::kernel_set(isa))
+            MESSAGE("SKIP the " << cpu::to_string(isa) << " part: not built into this binary or this CPU lacks the instructions");
     CHECK(cpu::kernel_set(cpu::Isa::Baseline) != nullptr);
     using enum LayerKind;
     // Pointwise (the plain GEMM path): channel counts on and off 8, heads-like 17/34, relu6, residual.
@@ -146,10 +161,18 @@ TEST_CASE("cpu kernels: baseline and AVX2 builds against a double reference and 
     // K beyond one packed block of the AVX2 GEMM (384): partial sums go through the output.
     check_builds("pw 520->520 residual relu6", make_layer(Conv2D, 520, 520, 1, 1, Padding::Same, Activation::Relu6), {{5, 4, 1}}, true);
     check_builds("conv 3x3 64->40", make_layer(Conv2D, 64, 40, 3, 1, Padding::Same), {{7, 8, 1}});
+    // The AVX-512 GEMM's tails: rows beyond one block of 144 and off 12, a last panel of 16 (200 = 6 x 32
+    // + 8), one of 32 with 1 real column (33), 17 columns in one panel; K in three blocks (800).
+    check_builds("pw 96->200 relu6", make_layer(Conv2D, 96, 200, 1, 1, Padding::Same, Activation::Relu6), {{17, 17, 1}, {1, 3, 1}});
+    check_builds("pw 48->33 relu", make_layer(Conv2D, 48, 33, 1, 1, Padding::Same, Activation::Relu), {{13, 14, 1}});
+    check_builds("pw 768->17", make_layer(Conv2D, 768, 17, 1, 1, Padding::Same), {{9, 9, 1}});
+    check_builds("pw 800->40 residual-free", make_layer(Conv2D, 800, 40, 1, 1, Padding::Same), {{5, 7, 1}});
+    check_builds("pw 16->16 residual relu6", make_layer(Conv2D, 16, 16, 1, 1, Padding::Same, Activation::Relu6), {{25, 23, 1}}, true);
     check_builds("pw 3->1 no bias", [] { auto l = make_layer(Conv2D, 3, 1, 1, 1, Padding::Valid); l.bias_count = 0; return l; }(),
                  {{1, 1, 1}, {4, 3, 1}});
     // im2col + GEMM: the first MobileNet layer, Valid, stride-2 1x1 (ResNet's projection), dilation, explicit pads.
     check_builds("conv 3x3/2 3->24 relu6", make_layer(Conv2D, 3, 24, 3, 2, Padding::Same, Activation::Relu6), {{33, 33, 1}, {20, 17, 2}});
+    check_builds("conv 3x3 3->40 relu (direct, 40 = 32 + 8)", make_layer(Conv2D, 3, 40, 3, 1, Padding::Same, Activation::Relu), {{4, 37, 1}});
     check_builds("conv 3x3 19->21 valid", make_layer(Conv2D, 19, 21, 3, 1, Padding::Valid), {{9, 12, 1}});
     check_builds("conv 1x1/2 16->40", make_layer(Conv2D, 16, 40, 1, 2, Padding::Same), {{13, 11, 1}});
     check_builds("conv 3x3 dil 2x1 8->16", [] { auto l = make_layer(Conv2D, 8, 16, 3, 1, Padding::Same); l.dilation_h = 2; return l; }(),
@@ -178,10 +201,19 @@ TEST_CASE("cpu kernels: baseline and AVX2 builds against a double reference and 
     check_builds("dw 3x3 c40 residual relu", make_layer(DepthwiseConv2D, 40, 40, 3, 1, Padding::Same, Activation::Relu), {{7, 9, 1}},
                  true);
     check_builds("dw 3x3 mult 2 c6->12", make_layer(DepthwiseConv2D, 6, 12, 3, 1, Padding::Same), {{5, 5, 2}});
+    // Rows wide enough for the AVX-512 kernel's blocks of 8, 4, 2 and 1 columns (29 = 1 + 8 + 8 + 8 +
+    // 2 + 1 + 1 edge), stride 2, a channel tail (40 = 2 x 16 + 8).
+    check_builds("dw 3x3 c40 wide relu6", make_layer(DepthwiseConv2D, 40, 40, 3, 1, Padding::Same, Activation::Relu6), {{6, 29, 1}, {3, 16, 2}});
+    check_builds("dw 3x3/2 c17 wide", make_layer(DepthwiseConv2D, 17, 17, 3, 2, Padding::Same), {{7, 61, 1}});
+    check_builds("dw 3x3 dil 1x2 c32 wide residual relu", [] {
+        auto l = make_layer(DepthwiseConv2D, 32, 32, 3, 1, Padding::Same, Activation::Relu);
+        l.dilation_w = 2;
+        return l;
+    }(), {{5, 27, 1}}, true);
     check_builds("dw 5x5/2 c33", make_layer(DepthwiseConv2D, 33, 33, 5, 2, Padding::Same), {{11, 13, 1}});
 }
 
-TEST_CASE("cpu executor: run() with reused buffers gives run_all's outputs, for each kernel build") {
+TEST_CASE("cpu executor: run() with reused buffers (and fused layers) gives run_all's outputs, for each kernel build") {
     // conv -> depthwise -> pointwise with a residual from the first conv -> four "heads".
     NetBuilder b(3, 7);
     Layer c0 = make_layer(LayerKind::Conv2D, 3, 16, 3, 2, Padding::Same, Activation::Relu6);
@@ -201,7 +233,7 @@ TEST_CASE("cpu executor: run() with reused buffers gives run_all's outputs, for 
     }
     Network net = b.finish();
     net.heatmap = heads[0], net.offsets = heads[1], net.displacement_fwd = heads[2], net.displacement_bwd = heads[3];
-    for (cpu::Isa isa : {cpu::Isa::Baseline, cpu::Isa::Avx2}) {
+    for (cpu::Isa isa : {cpu::Isa::Baseline, cpu::Isa::Avx2, cpu::Isa::Avx512}) {
         if (!cpu::kernel_set(isa)) continue;
         CAPTURE(cpu::to_string(isa));
         CpuExecutor cpu(net, isa);
@@ -217,10 +249,53 @@ TEST_CASE("cpu executor: run() with reused buffers gives run_all's outputs, for 
             CHECK(out.displacement_bwd == all[heads[3]]);
         }
     }
+    // The AVX-512 set fuses depthwise + pointwise pairs in run() (run_all runs layer by layer): the same
+    // bits. Stride 2, dilation, channel tails (24, 40: 16-wide chunks; 200 = 6 x 32 + 8 columns), a
+    // residual on the pointwise layer, pixel blocks across row ends, and a depthwise output read by two
+    // layers (that pair must not fuse).
+    {
+        NetBuilder b2(3, 11);
+        auto add = [&](Layer l, int in, int in2 = -1) {
+            l.input = in, l.input2 = in2;
+            return b2.add(l);
+        };
+        using enum LayerKind;
+        const int c1 = add(make_layer(Conv2D, 3, 24, 3, 2, Padding::Same, Activation::Relu6), 0);
+        const int d1 = add(make_layer(DepthwiseConv2D, 24, 24, 3, 2, Padding::Same, Activation::Relu6), c1);
+        const int p1 = add(make_layer(Conv2D, 24, 40, 1, 1, Padding::Same, Activation::Relu6), d1);
+        Layer dil = make_layer(DepthwiseConv2D, 40, 40, 3, 1, Padding::Same, Activation::Relu6);
+        dil.dilation_h = dil.dilation_w = 2;
+        const int d2 = add(dil, p1);
+        const int p2 = add(make_layer(Conv2D, 40, 40, 1, 1, Padding::Same, Activation::Relu), d2, p1);
+        const int d3 = add(make_layer(DepthwiseConv2D, 40, 40, 3, 1, Padding::Same, Activation::Relu6), p2);
+        const int p3 = add(make_layer(Conv2D, 40, 200, 1, 1, Padding::Same, Activation::Relu6), d3);
+        int h2[4];
+        h2[0] = add(make_layer(Conv2D, 200, 17, 1, 1, Padding::Same), p3);
+        h2[1] = add(make_layer(Conv2D, 200, 34, 1, 1, Padding::Same), p3);
+        h2[2] = add(make_layer(Conv2D, 40, 32, 1, 1, Padding::Same), d3);  // a second reader of d3
+        h2[3] = add(make_layer(Conv2D, 200, 32, 1, 1, Padding::Same), p3);
+        Network net2 = b2.finish();
+        net2.heatmap = h2[0], net2.offsets = h2[1], net2.displacement_fwd = h2[2], net2.displacement_bwd = h2[3];
+        for (cpu::Isa isa : {cpu::Isa::Avx2, cpu::Isa::Avx512}) {
+            if (!cpu::kernel_set(isa)) continue;
+            CAPTURE(cpu::to_string(isa));
+            CpuExecutor cpu(net2, isa);
+            for (auto [h, w, n] : std::vector<std::array<int, 3>>{{57, 61, 1}, {23, 19, 2}, {129, 129, 1}}) {
+                INFO(n << "x" << h << "x" << w);
+                auto input = posenet::test::random_input(size_t(n) * h * w * 3, uint32_t(h * w + n + 5));
+                auto all = cpu.run_all(input, h, w, n);
+                auto out = cpu.run(input, h, w, n);
+                CHECK(out.heatmap == all[h2[0]]);
+                CHECK(out.offsets == all[h2[1]]);
+                CHECK(out.displacement_fwd == all[h2[2]]);
+                CHECK(out.displacement_bwd == all[h2[3]]);
+            }
+        }
+    }
     // The build this CPU runs by default, and an unavailable one refused by name.
     CHECK(cpu::kernel_set(cpu::default_isa()) != nullptr);
-    if (!cpu::kernel_set(cpu::Isa::Avx2))
-        CHECK_THROWS_WITH(CpuExecutor(net, cpu::Isa::Avx2), doctest::Contains("avx2"));
+    for (cpu::Isa isa : kFastIsas)
+        if (!cpu::kernel_set(isa)) CHECK_THROWS_WITH(CpuExecutor(net, isa), doctest::Contains(cpu::to_string(isa)));
 }
 
 TEST_CASE("backend: auto uses the CPU executor where the device Vulkan would pick is a CPU-type one") {

@@ -139,6 +139,7 @@ int cmd_bench(int argc, char** argv) {
                           {"output_stride", net.output_stride},
                           {"input", {{"width", res.width}, {"height", res.height}}},
                           {"backend", detector.backend_name()},
+                          {"device", detector.device_name()},
                           {"precision", to_string(options.precision)},
                           {"detector_create_ms", detector_ms}};
     std::printf("%s %.2f stride %d, input %dx%d, backend %s, %s\n", to_string(net.architecture), net.multiplier,

@@ -29,7 +29,9 @@ int cmd_devices(int argc, char** argv) {
                     d.device_local_bytes / double(1ull << 30), d.has_compute_queue ? "" : ", no compute queue");
     const auto isa = engine::cpu::default_isa();
     std::printf("CPU executor kernels: %s%s\n", engine::cpu::to_string(isa),
-                isa == engine::cpu::Isa::Avx2 ? " (AVX2 + FMA; $POSENET_CPU_KERNELS=baseline for the baseline build)" : "");
+                isa == engine::cpu::Isa::Avx512 ? " (AVX-512 F/BW/DQ/VL; $POSENET_CPU_KERNELS=avx2|baseline for the others)"
+                : isa == engine::cpu::Isa::Avx2 ? " (AVX2 + FMA; $POSENET_CPU_KERNELS=baseline for the baseline build)"
+                                                : "");
     const bool env = engine::environment::vulkan_device().has_value();
     std::printf("--backend auto: %s\n", env                         ? "vulkan ($POSENET_VULKAN_DEVICE names the device)"
                                          : devices.empty()           ? "cpu (no Vulkan device)"
