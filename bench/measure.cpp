@@ -213,7 +213,7 @@ EndToEnd time_estimate_poses_batch(PoseDetector& detector, const ImageView& imag
 StreamFigures measure_stream(PoseDetector& detector, const ImageView& image, const EstimationConfig& config, int frames_in_flight,
                              int frames, int warmup) {
     const int total = warmup + frames;
-    std::vector<Clock::time_point> pushed(static_cast<size_t>(total)), done(static_cast<size_t>(total));
+    std::vector<Clock::time_point> called(static_cast<size_t>(total)), done(static_cast<size_t>(total));
     std::mutex m;
     std::condition_variable cv;
     int results = 0;
@@ -233,8 +233,8 @@ StreamFigures measure_stream(PoseDetector& detector, const ImageView& image, con
             cv.wait(lock, [&] { return results == warmup; });
             timed_start = Clock::now();
         }
+        called[size_t(i)] = Clock::now();
         stream.push(image, int64_t(i) * 33333);
-        pushed[size_t(i)] = Clock::now();  // taken: copied, started (the wait for a free slot is not latency)
     }
     stream.flush();
     if (!error.empty()) throw std::runtime_error("stream: " + error);
@@ -242,8 +242,14 @@ StreamFigures measure_stream(PoseDetector& detector, const ImageView& image, con
     f.frames_in_flight = frames_in_flight;
     f.frames = frames;
     std::vector<double> latency;
-    for (int i = warmup; i < total; ++i)
-        latency.push_back(std::chrono::duration<double, std::micro>(done[size_t(i)] - pushed[size_t(i)]).count());
+    // A frame's latency runs from when the stream could take it: push() called and a slot free, which
+    // is when the result of the frame frames_in_flight before it was handed over (results come in
+    // order). Not from push() returning: the result of a fast frame can arrive before that.
+    for (int i = warmup; i < total; ++i) {
+        Clock::time_point taken = called[size_t(i)];
+        if (i >= frames_in_flight) taken = std::max(taken, done[size_t(i - frames_in_flight)]);
+        latency.push_back(std::chrono::duration<double, std::micro>(done[size_t(i)] - taken).count());
+    }
     f.latency_us = percentiles(latency);
     const double span_s = std::chrono::duration<double>(done[size_t(total - 1)] - timed_start).count();
     f.frames_per_s = span_s > 0 ? frames / span_s : 0;

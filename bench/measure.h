@@ -94,7 +94,7 @@ EndToEnd time_estimate_poses_batch(PoseDetector& detector, const ImageView& imag
 struct StreamFigures {
     int frames_in_flight = 0, frames = 0;
     double frames_per_s = 0;  // frames / (last result - first timed push)
-    Percentiles latency_us;   // per frame: push() returned (frame copied and started) -> its result handed over
+    Percentiles latency_us;   // per frame: taken (push() called and a slot free) -> its result handed over
 };
 StreamFigures measure_stream(PoseDetector& detector, const ImageView& image, const EstimationConfig& config, int frames_in_flight,
                              int frames, int warmup);

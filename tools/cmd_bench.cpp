@@ -34,7 +34,7 @@ static const std::string kHelp = std::string(
     "with a warm one.\n"
     "End to end: estimatePoses latency from an 8-bit image to poses (p50/p90/p99), batch 1; per image in\n"
     "batches of the sizes given; and through a PoseStream fed frames back to back (frames/s, per-frame\n"
-    "latency from push() returning to the result) with 1 and 3 frames in flight.\n"
+    "latency from the stream taking the frame, push() called and a slot free, to the result) with 1 and 3 frames in flight.\n"
     "  --batch N[,N...] network batch sizes (default 1); the first gets the per-layer table\n"
     "  --runs N         timed runs (default 100)\n"
     "  --warmup N       untimed runs first (default 10)\n"
@@ -291,7 +291,7 @@ int cmd_bench(int argc, char** argv) {
     nlohmann::json streams = nlohmann::json::array();
     for (int in_flight : {1, 3}) {
         const auto f = bench::measure_stream(detector, img.view(), est, in_flight, stream_frames, e2e_warmup);
-        std::printf("PoseStream, %d frame%s in flight (%d 8-bit frames): %.1f frames/s, latency push() returned -> result p50 %.1f us, p90 %.1f us, "
+        std::printf("PoseStream, %d frame%s in flight (%d 8-bit frames): %.1f frames/s, latency taken -> result p50 %.1f us, p90 %.1f us, "
                     "p99 %.1f us\n",
                     in_flight, in_flight == 1 ? "" : "s", f.frames, f.frames_per_s, f.latency_us.p50, f.latency_us.p90, f.latency_us.p99);
         streams.push_back({{"frames_in_flight", in_flight}, {"frames", f.frames}, {"frames_per_s", f.frames_per_s},
