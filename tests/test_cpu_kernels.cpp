@@ -146,6 +146,20 @@ void check_builds(const std::string& label, Layer layer, const std::vector<Shape
     }
 }
 
+// run() (reused buffers, fused layers) gives exactly run_all()'s head tensors at each h x w x n.
+void check_run_equals_run_all(CpuExecutor& cpu, const int (&heads)[4], const std::vector<std::array<int, 3>>& sizes, uint32_t seed) {
+    for (auto [h, w, n] : sizes) {
+        INFO(n << "x" << h << "x" << w);
+        auto input = posenet::test::random_input(size_t(n) * h * w * 3, uint32_t(h * w + n) + seed);
+        auto all = cpu.run_all(input, h, w, n);
+        auto out = cpu.run(input, h, w, n);
+        CHECK(out.heatmap == all[heads[0]]);
+        CHECK(out.offsets == all[heads[1]]);
+        CHECK(out.displacement_fwd == all[heads[2]]);
+        CHECK(out.displacement_bwd == all[heads[3]]);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("cpu kernels: baseline, AVX2 and AVX-512 builds against a double reference and the baseline") {
@@ -239,15 +253,7 @@ TEST_CASE("cpu executor: run() with reused buffers (and fused layers) gives run_
         CpuExecutor cpu(net, isa);
         CHECK(cpu.isa() == isa);
         // Sizes up and down, so buffers are reused at other sizes.
-        for (auto [h, w, n] : std::vector<std::array<int, 3>>{{33, 29, 1}, {9, 9, 2}, {41, 41, 1}, {33, 29, 1}}) {
-            auto input = posenet::test::random_input(size_t(n) * h * w * 3, uint32_t(h * w + n));
-            auto all = cpu.run_all(input, h, w, n);
-            auto out = cpu.run(input, h, w, n);
-            CHECK(out.heatmap == all[heads[0]]);
-            CHECK(out.offsets == all[heads[1]]);
-            CHECK(out.displacement_fwd == all[heads[2]]);
-            CHECK(out.displacement_bwd == all[heads[3]]);
-        }
+        check_run_equals_run_all(cpu, heads, {{33, 29, 1}, {9, 9, 2}, {41, 41, 1}, {33, 29, 1}}, 0);
     }
     // The AVX-512 set fuses depthwise + pointwise pairs in run() (run_all runs layer by layer): the same
     // bits. Stride 2, dilation, channel tails (24, 40: 16-wide chunks; 200 = 6 x 32 + 8 columns), a
@@ -280,16 +286,7 @@ TEST_CASE("cpu executor: run() with reused buffers (and fused layers) gives run_
             if (!cpu::kernel_set(isa)) continue;
             CAPTURE(cpu::to_string(isa));
             CpuExecutor cpu(net2, isa);
-            for (auto [h, w, n] : std::vector<std::array<int, 3>>{{57, 61, 1}, {23, 19, 2}, {129, 129, 1}}) {
-                INFO(n << "x" << h << "x" << w);
-                auto input = posenet::test::random_input(size_t(n) * h * w * 3, uint32_t(h * w + n + 5));
-                auto all = cpu.run_all(input, h, w, n);
-                auto out = cpu.run(input, h, w, n);
-                CHECK(out.heatmap == all[h2[0]]);
-                CHECK(out.offsets == all[h2[1]]);
-                CHECK(out.displacement_fwd == all[h2[2]]);
-                CHECK(out.displacement_bwd == all[h2[3]]);
-            }
+            check_run_equals_run_all(cpu, h2, {{57, 61, 1}, {23, 19, 2}, {129, 129, 1}}, 5);
         }
     }
     // The build this CPU runs by default, and an unavailable one refused by name.
