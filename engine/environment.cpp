@@ -33,6 +33,7 @@ bool vulkan_validation() {
 std::string vulkan_loader() { return read("POSENET_VULKAN_LOADER"); }
 std::string vulkan_fuse() { return read("POSENET_VULKAN_FUSE"); }
 std::string vulkan_coopmat_tile() { return read("POSENET_VULKAN_COOPMAT_TILE"); }
+std::string vulkan_storage() { return read("POSENET_VULKAN_STORAGE"); }
 std::string vulkan_depthwise_out_x() { return read("POSENET_VULKAN_DEPTHWISE_OUT_X"); }
 std::string cpu_kernels() { return read("POSENET_CPU_KERNELS"); }
 bool cpu_fuse() { return read("POSENET_CPU_FUSE") != "0"; }

@@ -11,5 +11,5 @@ layout(local_size_x_id = 0) in;
 void main() {
     const uint idx = linear_invocation();
     if (idx >= uint(p.count)) return;
-    y[idx] = activate(x[idx] + x2[idx]);
+    y[idx] = Y_T(activate(float(x[idx]) + float(x2[idx])));
 }

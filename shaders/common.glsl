@@ -7,12 +7,49 @@ layout(constant_id = 2) const int ACT = 0;           // 0 none, 1 relu, 2 relu6 
 layout(constant_id = 3) const bool HAS_BIAS = false;
 layout(constant_id = 4) const bool HAS_RESIDUAL = false;
 
-// Tensors are NHWC float32; each binding is one tensor's range of the arena or weight buffer.
-layout(std430, set = 0, binding = 0) readonly restrict buffer Input { float x[]; };
-layout(std430, set = 0, binding = 1) readonly restrict buffer Input2 { float x2[]; };   // Add operand / residual
+// Tensors are NHWC; each binding is one tensor's range of the arena or weight buffer. Activations
+// are float32, or float16 (storage only: every value is converted to float32 on load and rounded
+// once on store) in the variants built with X_F16 (binding 0), X2_F16 (binding 1), Y_F16 (binding 4)
+// set to 1 (shaders/meson.build builds them; engine/vulkan/kernels.h: StorageVariant). X_T, X2_T,
+// Y_T are the element types, X4_T... the four-element ones, for kernels that alias a binding as vec4s.
+#ifndef X_F16
+#define X_F16 0
+#endif
+#ifndef X2_F16
+#define X2_F16 0
+#endif
+#ifndef Y_F16
+#define Y_F16 0
+#endif
+#if X_F16 || X2_F16 || Y_F16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
+#if X_F16
+#define X_T float16_t
+#define X4_T f16vec4
+#else
+#define X_T float
+#define X4_T vec4
+#endif
+#if X2_F16
+#define X2_T float16_t
+#define X24_T f16vec4
+#else
+#define X2_T float
+#define X24_T vec4
+#endif
+#if Y_F16
+#define Y_T float16_t
+#define Y4_T f16vec4
+#else
+#define Y_T float
+#define Y4_T vec4
+#endif
+layout(std430, set = 0, binding = 0) readonly restrict buffer Input { X_T x[]; };
+layout(std430, set = 0, binding = 1) readonly restrict buffer Input2 { X2_T x2[]; };   // Add operand / residual
 layout(std430, set = 0, binding = 2) readonly restrict buffer Filter { float w[]; };
 layout(std430, set = 0, binding = 3) readonly restrict buffer Bias { float bias[]; };
-layout(std430, set = 0, binding = 4) writeonly restrict buffer Output { float y[]; };
+layout(std430, set = 0, binding = 4) writeonly restrict buffer Output { Y_T y[]; };
 
 // Values that change with the input size (one pipeline serves every size).
 layout(push_constant) uniform Params {

@@ -52,7 +52,7 @@ const int DW_MULT = CI / DW_CI;
 const int K = CI;
 const int AV = DW_VEC4 ? 4 : 1;   // channels per A load
 // The same bindings seen as vec4s (read-only, so the aliasing is harmless).
-layout(std430, set = 0, binding = 0) readonly buffer Input4 { vec4 x4[]; };
+layout(std430, set = 0, binding = 0) readonly buffer Input4 { X4_T x4[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Input2x4 { vec4 x24[]; };
 #else
 const int K = KH * KW * CI;
@@ -119,7 +119,7 @@ void load_tile(const int k0, out A_TYPE a_out[A_LOADS], out float b_out[B_PASSES
                 vec4 v = vec4(0.0);
                 if (k_in && a_n[i] >= 0 && iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w) {
                     const int at = ((a_n[i] + iy) * p.in_w + ix) * DW_CI + ci;
-                    v = DW_VEC4 ? x4[at >> 2] : vec4(x[at], 0.0, 0.0, 0.0);
+                    v = DW_VEC4 ? vec4(x4[at >> 2]) : vec4(float(x[at]), 0.0, 0.0, 0.0);
                 }
                 a_out[i * TAPS + ky * KW + kx] = v;
             }
@@ -131,9 +131,9 @@ void load_tile(const int k0, out A_TYPE a_out[A_LOADS], out float b_out[B_PASSES
 #if IM2COL
         const int iy = a_iy[i] + ky * DH, ix = a_ix[i] + kx * DW;
         if (k < K && a_n[i] >= 0 && iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w)
-            v = x[((a_n[i] + iy) * p.in_w + ix) * CI + c];
+            v = float(x[((a_n[i] + iy) * p.in_w + ix) * CI + c]);
 #else
-        if (k < K && a_base[i] >= 0) v = x[a_base[i] + k];
+        if (k < K && a_base[i] >= 0) v = float(x[a_base[i] + k]);
 #endif
         a_out[i] = v;
     }
@@ -224,11 +224,11 @@ void main() {
             if (n >= CO) continue;
             float v = acc[i * TN + j];
             if (SLICES > 1) {
-                y[(slice * M + m) * CO + n] = v;
+                y[(slice * M + m) * CO + n] = Y_T(v);
                 continue;
             }
             if (HAS_BIAS) v += bias[n];
-            if (HAS_RESIDUAL) v += x2[m * CO + n];
+            if (HAS_RESIDUAL) v += float(x2[m * CO + n]);
             store_output(m, n, v);
         }
     }

@@ -1,8 +1,8 @@
 // Convolution as a matrix multiply on tensor cores (GL_NV_cooperative_matrix): the same GEMM as
 // conv_gemm.glsl (C[M = pixels][N = out channels] = A[M][K] * B[K][N], B the HWIO filter, A the
-// input read directly (1x1) or gathered (IM2COL)), with fp16 products and fp32 sums. Storage stays
-// fp32: each workgroup loads its A and B tiles from fp32 memory, rounds them to fp16 into shared
-// memory, and its subgroups multiply 16x16x16 fragments from there into fp32 accumulators. The
+// input read directly (1x1) or gathered (IM2COL)), with fp16 products and fp32 sums. Each workgroup
+// loads its A and B tiles (activations fp32 or fp16: common.glsl; weights fp32), rounds them to fp16
+// into shared memory, and its subgroups multiply 16x16x16 fragments from there into fp32 accumulators. The
 // epilogue (bias, residual, activation, merged outputs; or split-K partials) is conv_gemm.glsl's.
 // Host: engine/vulkan/lowering.cpp (Precision::Float16); needs subgroups of 32 invocations and the
 // 16x16x16 fp16 x fp16 -> fp32 subgroup shape (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV).
@@ -39,7 +39,7 @@ layout(constant_id = 19) const int KCHUNK = 1;
 layout(constant_id = 32) const bool A_VEC4 = false;
 layout(constant_id = 33) const bool B_VEC4 = false;
 
-layout(std430, set = 0, binding = 0) readonly buffer Input4 { vec4 x4[]; };
+layout(std430, set = 0, binding = 0) readonly buffer Input4 { X4_T x4[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Filter4 { vec4 w4[]; };
 
 const int K = KH * KW * CI;
@@ -72,22 +72,22 @@ int a_n[A_PASSES], a_iy[A_PASSES], a_ix[A_PASSES];
 int a_base[A_PASSES];
 #endif
 
-void load_tile(const int k0, out vec4 a_out[A_PASSES], out vec4 b_out[B_PASSES]) {
+void load_tile(const int k0, out X4_T a_out[A_PASSES], out vec4 b_out[B_PASSES]) {
     const int k = k0 + a_k;
 #if IM2COL
     const int c = k % CI, r = k / CI;
     const int kx = r % KW, ky = r / KW;
 #endif
     [[unroll]] for (int i = 0; i < A_PASSES; ++i) {
-        vec4 v = vec4(0.0);
+        X4_T v = X4_T(0.0);   // (fp16 storage: loaded as stored, no rounding)
 #if IM2COL
         const int iy = a_iy[i] + ky * DH, ix = a_ix[i] + kx * DW;
         if (k < K && a_n[i] >= 0 && iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w) {
             const int at = ((a_n[i] + iy) * p.in_w + ix) * CI + c;
-            v = A_VEC4 ? x4[at >> 2] : vec4(x[at], 0.0, 0.0, 0.0);
+            v = A_VEC4 ? X4_T(x4[at >> 2]) : X4_T(x[at], 0.0, 0.0, 0.0);
         }
 #else
-        if (k < K && a_base[i] >= 0) v = A_VEC4 ? x4[(a_base[i] + k) >> 2] : vec4(x[a_base[i] + k], 0.0, 0.0, 0.0);
+        if (k < K && a_base[i] >= 0) v = A_VEC4 ? X4_T(x4[(a_base[i] + k) >> 2]) : X4_T(x[a_base[i] + k], 0.0, 0.0, 0.0);
 #endif
         a_out[i] = v;
     }
@@ -133,7 +133,8 @@ void main() {
     [[unroll]] for (int i = 0; i < FM * FN; ++i) acc[i] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
 
     // The next tile's global loads are issued before this tile's multiplies (software pipelining).
-    vec4 a_next[A_PASSES], b_next[B_PASSES];
+    X4_T a_next[A_PASSES];
+    vec4 b_next[B_PASSES];
     load_tile(k_begin, a_next, b_next);
     for (int k0 = k_begin; k0 < k_end; k0 += BK) {
         [[unroll]] for (int i = 0; i < A_PASSES; ++i) {
@@ -171,11 +172,11 @@ void main() {
                 if (m >= M || n >= CO) continue;
                 float v = Cs[cw + uint(r * CSTR + c)];
                 if (SLICES > 1) {
-                    y[(slice * M + m) * CO + n] = v;
+                    y[(slice * M + m) * CO + n] = Y_T(v);
                     continue;
                 }
                 if (HAS_BIAS) v += bias[n];
-                if (HAS_RESIDUAL) v += x2[m * CO + n];
+                if (HAS_RESIDUAL) v += float(x2[m * CO + n]);
                 store_output(m, n, v);
             }
             subgroupMemoryBarrierShared();

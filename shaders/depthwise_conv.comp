@@ -30,11 +30,11 @@ const int CV = CO / VEC;                        // channel groups a pixel
 const int COLS = (OUT_X - 1) * SW + (KW - 1) * DW + 1;   // input columns of a row the OUT_X windows cover
 
 // The same bindings seen as vec4s.
-layout(std430, set = 0, binding = 0) readonly buffer Input4 { vec4 x4[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Input2x4 { vec4 x24[]; };
+layout(std430, set = 0, binding = 0) readonly buffer Input4 { X4_T x4[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Input2x4 { X24_T x24[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Filter4 { vec4 w4[]; };
 layout(std430, set = 0, binding = 3) readonly buffer Bias4 { vec4 bias4[]; };
-layout(std430, set = 0, binding = 4) writeonly buffer Output4 { vec4 y4[]; };
+layout(std430, set = 0, binding = 4) writeonly buffer Output4 { Y4_T y4[]; };
 
 // Whether some window of this invocation reads column q (dilated windows skip columns).
 bool column_used(const int q) {
@@ -45,7 +45,7 @@ bool column_used(const int q) {
 }
 
 // VEC values at element index i (a multiple of VEC) of each binding; the .x lane alone when VEC is 1.
-vec4 load_x(int i) { return VEC4 ? x4[i >> 2] : vec4(x[i], 0.0, 0.0, 0.0); }
+vec4 load_x(int i) { return VEC4 ? vec4(x4[i >> 2]) : vec4(float(x[i]), 0.0, 0.0, 0.0); }
 vec4 load_w(int i) { return VEC4 ? w4[i >> 2] : vec4(w[i], 0.0, 0.0, 0.0); }
 
 void main() {
@@ -88,11 +88,11 @@ void main() {
         const int at = ((n * p.out_h + oy) * p.out_w + ox) * CO + c;
         vec4 v = acc[j];
         if (HAS_BIAS) v += b;
-        if (HAS_RESIDUAL) v += VEC4 ? x24[at >> 2] : vec4(x2[at], 0.0, 0.0, 0.0);
+        if (HAS_RESIDUAL) v += VEC4 ? vec4(x24[at >> 2]) : vec4(float(x2[at]), 0.0, 0.0, 0.0);
         if (VEC4) {
-            y4[at >> 2] = vec4(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+            y4[at >> 2] = Y4_T(vec4(activate(v.x), activate(v.y), activate(v.z), activate(v.w)));
         } else {
-            y[at] = activate(v.x);
+            y[at] = Y_T(activate(v.x));
         }
     }
 }

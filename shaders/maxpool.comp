@@ -30,8 +30,8 @@ void main() {
             const int ix = ix0 + kx;
             if (ix < -p.zero_left || ix >= p.in_w + p.zero_right) continue;
             const bool real = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w;
-            m = max(m, real ? x[((n * p.in_h + iy) * p.in_w + ix) * C + c] : 0.0);
+            m = max(m, real ? float(x[((n * p.in_h + iy) * p.in_w + ix) * C + c]) : 0.0);
         }
     }
-    y[idx] = m;
+    y[idx] = Y_T(m);
 }

@@ -2,7 +2,7 @@
 // convs of one input merged into one GEMM (their filters side by side: CO = the sum of their output
 // channels) write each conv's channel range, with its own activation, to its own NHWC tensor:
 // segment s covers channels [SEG_END(s-1), SEG_END(s)) and its tensor starts at
-// p.segment_offset[s] floats into y (the host places the tensors in one arena range, bound as y).
+// p.segment_offset[s] elements into y (the host places the tensors in one arena range, bound as y).
 // Needs CO and ACT declared before (conv_gemm.glsl, splitk_reduce.comp).
 
 layout(constant_id = 20) const int SEGMENTS = 1;   // 1..4
@@ -16,7 +16,7 @@ layout(constant_id = 26) const int SEG_ACT3 = 0;
 // v: the finished sum with bias and residual, before the activation.
 void store_output(const int m, const int n, const float v) {
     if (SEGMENTS == 1) {
-        y[m * CO + n] = activate(v);
+        y[m * CO + n] = Y_T(activate(v));
         return;
     }
     int begin = 0, end = SEG_END0, base = p.segment_offset[0];
@@ -33,5 +33,5 @@ void store_output(const int m, const int n, const float v) {
         begin = SEG_END2, end = CO, base = p.segment_offset[3];
         r = activate_as(v, SEG_ACT3);
     }
-    y[base + m * (end - begin) + (n - begin)] = r;
+    y[base + m * (end - begin) + (n - begin)] = Y_T(r);
 }

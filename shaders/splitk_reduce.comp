@@ -17,9 +17,9 @@ void main() {
     const int i = int(linear_invocation());
     const int count = p.count;   // output values: pixels x CO
     if (i >= count) return;
-    float v = x[i];
-    for (int s = 1; s < SLICES; ++s) v += x[s * count + i];
+    float v = float(x[i]);
+    for (int s = 1; s < SLICES; ++s) v += float(x[s * count + i]);
     if (HAS_BIAS) v += bias[i % CO];
-    if (HAS_RESIDUAL) v += x2[i];
+    if (HAS_RESIDUAL) v += float(x2[i]);
     store_output(i / CO, i % CO, v);
 }

@@ -16,6 +16,7 @@
 #include "engine/cpu_executor.h"
 #include "engine/network.h"
 #include "engine/vulkan/executor.h"
+#include "engine/vulkan/lowering.h"
 #include "test_support.h"
 
 namespace posenet::test {
@@ -138,13 +139,35 @@ struct LayerCheck {
     double max_abs = 0, normalized = 0, bound_use = 0;  // bound_use: max |err| / bound (must be <= 1)
 };
 
+// The tensors a Vulkan plan with float16 activations (VulkanOptions::activation_storage) stores as
+// float16: all but the input and the four outputs, and a group of 1x1 convs that may run merged
+// (one output block) all or none.
+inline std::vector<bool> half_tensors(const Network& net) {
+    std::vector<bool> half(net.tensor_channels.size(), true);
+    half[0] = false;
+    for (int id : {net.heatmap, net.offsets, net.displacement_fwd, net.displacement_bwd})
+        if (id >= 0) half[size_t(id)] = false;
+    for (const auto& group : vk::pointwise_groups(net)) {
+        bool all = true;
+        for (int i : group) all = all && half[size_t(net.layers[i].output)];
+        for (int i : group) half[size_t(net.layers[i].output)] = all;
+    }
+    return half;
+}
+
+// A value the GPU stored as float16: within this of the float32 value v it rounded (round to
+// nearest: relative 2^-11, and 2^-25 absolute under float16's smallest normal).
+inline double half_rounding(double v) { return std::fabs(v) / 2048.0 + 1.0 / (1 << 25); }
+
 // Compares every layer the GPU ran (tensors from run_all) with CpuExecutor::run_layer fed the same
 // GPU inputs, so each kernel is judged alone. Bound per element, for a dot product of K terms in
 // any order with fp32 rounding u = 2^-24 (Higham's gamma): |gpu - cpu| <= 2 * (K+2) * u *
 // (sum |x||w| + |bias| + |residual|), where the sum is computed by run_layer on |x| and |w|;
 // relu/relu6 are 1-Lipschitz so it holds after them. MaxPool and Add round identically: exact.
+// half: the tensors stored as float16 (half_tensors; empty: none); an output stored so adds its
+// rounding, half_rounding(cpu + bound), to the bound.
 inline LayerCheck check_layers(const Network& net, const std::vector<std::vector<float>>& gpu, int h, int w, int n,
-                               const std::string& label) {
+                               const std::string& label, const std::vector<bool>& half = {}) {
     auto geo = net.geometry(h, w, n);
     const Network abs_net = with_abs_weights(net);  // for the bound
     LayerCheck worst;
@@ -173,11 +196,16 @@ inline LayerCheck check_layers(const Network& net, const std::vector<std::vector
             bound = CpuExecutor::run_layer(abs_net, la, geo[i], ax, ar_span);
         }
         const double gamma = 2.0 * (K + 2) * u * 1.01;
+        const bool out_half = !half.empty() && half[size_t(l.output)];
+        auto bound_at = [&](size_t k) {
+            const double b = gamma * double(bound[k]);
+            return out_half ? b + half_rounding(std::fabs(double(ref[k])) + b) : b;
+        };
         double num = 0, den = 0, max_abs = 0, use = 0;
         size_t bad = 0, first_bad = 0;
         for (size_t k = 0; k < ref.size(); ++k) {
             double e = std::fabs(double(got[k]) - double(ref[k]));
-            double b = gamma * double(bound[k]);
+            double b = bound_at(k);
             if (!(e <= b)) {
                 if (!bad) first_bad = k;
                 ++bad;
@@ -190,7 +218,7 @@ inline LayerCheck check_layers(const Network& net, const std::vector<std::vector
         double norm = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
         INFO(label << " layer " << l.name << " (" << to_string(l.kind) << "): " << bad << " of " << ref.size()
                    << " values outside the bound; first at " << first_bad << ": gpu " << got[first_bad] << " cpu " << ref[first_bad]
-                   << " bound " << gamma * bound[first_bad]);
+                   << " bound " << bound_at(first_bad));
         CHECK(bad == 0);
         worst.max_abs = std::max(worst.max_abs, max_abs);
         worst.normalized = std::max(worst.normalized, norm);

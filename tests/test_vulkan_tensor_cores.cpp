@@ -1,11 +1,13 @@
 // Precision::Float16: the GEMM convolutions (1x1, merged 1x1, KxK) on tensor cores
-// (coopmat_gemm.glsl: fp16 products, fp32 sums, fp32 storage). Needs a device with cooperative
+// (coopmat_gemm.glsl: fp16 products, fp32 sums) and float16 activations between layers. Needs a device with cooperative
 // matrices (DeviceFeatures::coopmat_f16); elsewhere (lavapipe) the tests print SKIP and check only
 // that asking for fp16 is a clear error.
 //
 // (1) Layers against CpuExecutor::run_layer fed the same GPU inputs. Bound per output value, with
 // S = sum_k |x_k| |w_k| + |bias| + |residual| (run_layer on |x|, |w|):
 //   |gpu - cpu| <= ((2^-10 + 2^-22) + 2 (K+2) 2^-24) S * 1.01 + K 2^-25 (max|x| + max|w|)
+// plus, for an output stored as float16 (the activations between layers: half_tensors), its rounding
+// (half_rounding of |cpu| + that bound).
 // Rounding x and w to fp16 (11-bit significand, unit roundoff 2^-11) changes each product by a
 // relative (1 + d1)(1 + d2) - 1 <= 2^-10 + 2^-22; the fp16 x fp16 product is exact in fp32, and the
 // fp32 sums (in any order, the GPU's and the CPU's) add check_layers' 2 (K+2) 2^-24 S. The last
@@ -55,7 +57,8 @@ struct Fp16Check {
 };
 
 // Every Conv2D layer of the plan's tensors against run_layer, under the bound above.
-Fp16Check check_fp16_layers(const Network& net, const std::vector<std::vector<float>>& gpu, int h, int w, int n, const std::string& label) {
+Fp16Check check_fp16_layers(const Network& net, const std::vector<std::vector<float>>& gpu, int h, int w, int n, const std::string& label,
+                            const std::vector<bool>& half) {
     auto geo = net.geometry(h, w, n);
     const Network abs_net = with_abs_weights(net);
     Fp16Check worst;
@@ -84,11 +87,16 @@ Fp16Check check_fp16_layers(const Network& net, const std::vector<std::vector<fl
         auto S = CpuExecutor::run_layer(abs_net, la, geo[i], ax, ar_span);
         const double rel = ((1.0 / 1024) + 1.0 / (1 << 22) + 2.0 * (K + 2) * u) * 1.01;
         const double abs_floor = K * u / 2 * (max_x + max_w);
+        const bool out_half = half[size_t(l.output)];
+        auto bound_at = [&](size_t k) {
+            const double b = rel * double(S[k]) + abs_floor;
+            return out_half ? b + half_rounding(std::fabs(double(ref[k])) + b) : b;
+        };
         double num = 0, den = 0, max_abs = 0, use = 0;
         size_t bad = 0, first_bad = 0;
         for (size_t k = 0; k < ref.size(); ++k) {
             const double e = std::fabs(double(got[k]) - double(ref[k]));
-            const double b = rel * double(S[k]) + abs_floor;
+            const double b = bound_at(k);
             if (!(e <= b)) {
                 if (!bad) first_bad = k;
                 ++bad;
@@ -100,7 +108,7 @@ Fp16Check check_fp16_layers(const Network& net, const std::vector<std::vector<fl
         }
         const double norm = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
         INFO(label << " layer " << l.name << ": " << bad << " of " << ref.size() << " values outside the bound; first at " << first_bad
-                   << ": gpu " << got[first_bad] << " cpu " << ref[first_bad] << " bound " << rel * S[first_bad] + abs_floor);
+                   << ": gpu " << got[first_bad] << " cpu " << ref[first_bad] << " bound " << bound_at(first_bad));
         CHECK(bad == 0);
         std::printf("VULKAN-FP16 %-34s %-12s K=%-5d norm=%.2e max_abs=%.2e bound_use=%.3f\n", label.c_str(), l.name.c_str(), int(K), norm,
                     max_abs, use);
@@ -126,6 +134,9 @@ void check_network(const std::string& label, NetBuilder& b, const std::vector<Si
     VulkanOptions o;
     o.precision = Precision::Float16;
     VulkanExecutor gpu(net, rt, o);
+    // float16 activations with the fp16 precision wherever the device can store them.
+    CHECK(gpu.half_storage() == rt->device().features().storage_buffer_16bit);
+    const std::vector<bool> half = gpu.half_storage() ? half_tensors(net) : std::vector<bool>(net.tensor_channels.size(), false);
     for (const Size& s : sizes) {
         const std::string name = label + " " + std::to_string(s.n) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
         INFO(name);
@@ -146,7 +157,7 @@ void check_network(const std::string& label, NetBuilder& b, const std::vector<Si
             CHECK(coopmat > 0);
         }
         if (split >= 0 && net.layers.size() == 1) CHECK(any_split == bool(split));
-        check_fp16_layers(net, all, s.h, s.w, s.n, name);
+        check_fp16_layers(net, all, s.h, s.w, s.n, name, half);
     }
     check_no_validation_messages(*rt);
 }

@@ -119,7 +119,8 @@ Device::Device(const DeviceOptions& options)
     const VkPhysicalDeviceLimits& lim = properties_.limits;
     features_.shader_float16 = f16.shaderFloat16;
     features_.shader_float64 = feats2.features.shaderFloat64;
-    features_.storage_buffer_16bit = storage16.storageBuffer16BitAccess;
+    features_.storage_buffer_16bit = storage16.storageBuffer16BitAccess &&
+                                     (properties_.apiVersion >= VK_API_VERSION_1_1 || has_ext("VK_KHR_16bit_storage"));
     features_.subgroup_size = subgroup.subgroupSize;
     features_.subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                                     (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
@@ -179,6 +180,9 @@ Device::Device(const DeviceOptions& options)
     enabled.shaderFloat64 = features_.shader_float64;
     auto dci = make<VkDeviceCreateInfo>(VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO);
     dci.pEnabledFeatures = &enabled;
+    // float16 activations (Plan's half storage), wherever the device can load and store them.
+    auto en_storage16 = make<VkPhysicalDevice16BitStorageFeatures>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES);
+    en_storage16.storageBuffer16BitAccess = features_.storage_buffer_16bit;
     // Tensor cores (Precision::Float16), only where everything they need is there.
     auto en_f16 = make<VkPhysicalDeviceShaderFloat16Int8Features>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES);
     auto en_memory_model = make<VkPhysicalDeviceVulkanMemoryModelFeatures>(VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES);
@@ -193,6 +197,11 @@ Device::Device(const DeviceOptions& options)
         dev_exts.push_back("VK_NV_cooperative_matrix");
         if (has_ext("VK_KHR_shader_float16_int8")) dev_exts.push_back("VK_KHR_shader_float16_int8");
         if (has_ext("VK_KHR_vulkan_memory_model")) dev_exts.push_back("VK_KHR_vulkan_memory_model");
+    }
+    if (features_.storage_buffer_16bit) {
+        en_storage16.pNext = const_cast<void*>(dci.pNext);
+        dci.pNext = &en_storage16;
+        if (properties_.apiVersion < VK_API_VERSION_1_1) dev_exts.push_back("VK_KHR_16bit_storage");
     }
     dci.queueCreateInfoCount = 1;
     dci.pQueueCreateInfos = &qci;

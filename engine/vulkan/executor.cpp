@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <Eigen/Core>
+
 #include "engine/environment.h"
 
 namespace posenet::engine {
@@ -78,10 +80,18 @@ public:
         lane_.wait(executor_.timeout_ns());  // throws with the plan still pinned: the run may still be on the device
         const vk::Plan& p = *plan_;
         // Everything the views need is copied out of the plan: it may be evicted once unpinned.
+        // float16 tensors (keep_all plans with half storage) are widened into this lane's own copies.
+        if (p.shape().keep_all) widened_.assign(p.shapes().size(), {});
         auto view = [&](int t) -> std::span<const float> {
             const int64_t at = t >= 0 ? p.readback_offset(t) : -1;
             if (at < 0) return {};
-            return {lane_.readback(at), size_t(p.shapes()[size_t(t)].elements())};
+            const size_t n = size_t(p.shapes()[size_t(t)].elements());
+            if (!p.tensor_half(t)) return {lane_.readback(at), n};
+            std::vector<float>& w = widened_[size_t(t)];
+            w.resize(n);
+            const auto* h = reinterpret_cast<const Eigen::half*>(lane_.readback(at));
+            for (size_t i = 0; i < n; ++i) w[i] = static_cast<float>(h[i]);
+            return w;
         };
         const auto& out = p.outputs();
         OutputViews v;
@@ -169,6 +179,7 @@ private:
     uint64_t counted_bytes_ = 0;
     std::shared_ptr<const vk::StepTable> step_table_;
     std::vector<std::span<const float>> all_;  // keep_all runs: every tensor
+    std::vector<std::vector<float>> widened_;  // keep_all runs: the float16 tensors as float
 };
 
 VulkanExecutor::VulkanExecutor(const Network& network, VulkanOptions options)
@@ -179,9 +190,21 @@ VulkanExecutor::VulkanExecutor(const Network& network, std::shared_ptr<vk::Runti
     if (options_.max_plans < 1) throw ConfigError("Vulkan: max_plans must be >= 1, not " + std::to_string(options_.max_plans));
     if (const std::string fuse = environment::vulkan_fuse(); fuse == "0") options_.fuse = false;
     else if (fuse == "always") options_.fuse_always = true;
-    if (options_.precision == Precision::Float16 && !runtime_->device().features().coopmat_f16)
+    const vk::DeviceFeatures& f = runtime_->device().features();
+    if (options_.precision == Precision::Float16 && !f.coopmat_f16)
         throw vk::VulkanError("Vulkan: fp16 precision needs tensor cores (cooperative matrices), and device " +
-                              runtime_->device().info().name + " lacks " + runtime_->device().features().coopmat_missing);
+                              runtime_->device().info().name + " lacks " + f.coopmat_missing);
+    using Storage = VulkanOptions::Storage;
+    if (options_.activation_storage == Storage::Auto) {
+        if (const std::string s = environment::vulkan_storage(); s == "fp16") options_.activation_storage = Storage::Float16;
+        else if (s == "fp32") options_.activation_storage = Storage::Float32;
+        else if (!s.empty()) throw ConfigError("POSENET_VULKAN_STORAGE must be fp32 or fp16, not '" + s + "'");
+    }
+    if (options_.activation_storage == Storage::Float16 && !f.storage_buffer_16bit)
+        throw vk::VulkanError("Vulkan: float16 activations need storageBuffer16BitAccess, which device " + runtime_->device().info().name +
+                              " lacks");
+    half_storage_ = options_.activation_storage == Storage::Float16 ||
+                    (options_.activation_storage == Storage::Auto && options_.precision == Precision::Float16 && f.storage_buffer_16bit);
     net_.weights = {};
     net_.weight_storage.reset();
     weights_ = std::make_unique<vk::WeightStore>(runtime_->device(), network);
@@ -205,7 +228,7 @@ vk::Plan& VulkanExecutor::plan_locked(const vk::PlanShape& shape) {
     auto it = plans_.find(shape);
     if (it == plans_.end()) {
         auto p = std::make_unique<vk::Plan>(runtime_->device(), runtime_->kernels(), *weights_, dummy_.handle(), net_, shape,
-                                            options_.fuse, options_.fuse_always, options_.precision);
+                                            options_.fuse, options_.fuse_always, options_.precision, half_storage_);
         it = plans_.emplace(shape, std::move(p)).first;
         runtime_->pipeline_cache().save();  // new pipelines: keep them even if the process dies later
     }

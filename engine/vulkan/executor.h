@@ -50,10 +50,18 @@ struct VulkanOptions : vk::RuntimeOptions {
     // $POSENET_VULKAN_FUSE=0 turns both off, =always fuses always (for A/B measurements).
     bool fuse = true;
     bool fuse_always = false;
-    // Float16: the convolutions multiply on tensor cores (fp16 products, fp32 sums; storage stays
-    // fp32; see engine/precision.h). Needs DeviceFeatures::coopmat_f16: construction throws
-    // VulkanError naming the device and what it lacks otherwise.
+    // Float16: the convolutions multiply on tensor cores (fp16 products, fp32 sums; see
+    // engine/precision.h), and the activations between layers are stored as float16 (below). Needs
+    // DeviceFeatures::coopmat_f16: construction throws VulkanError naming the device and what it
+    // lacks otherwise.
     Precision precision = Precision::Float32;
+    // Activations between layers (every tensor but the input and the four outputs): Auto is float16
+    // with Precision::Float16 where the device has storageBuffer16BitAccess, else float32; Float16
+    // asks for it with either precision (tests of the kernels' storage variants; construction throws
+    // VulkanError on a device without 16-bit storage). $POSENET_VULKAN_STORAGE=fp32|fp16 overrides
+    // Auto (A/B measurements).
+    enum class Storage { Auto, Float32, Float16 };
+    Storage activation_storage = Storage::Auto;
     // 8-bit images preprocessed by the GPU kernel where the device has shaderFloat64; false: on the
     // host into the float input, as on devices without it (tests compare the two).
     bool device_preprocessing = true;
@@ -115,6 +123,8 @@ public:
         double upload_us = 0, submit_wait_us = 0, readback_us = 0;
     };
     RunPhases last_phases() const { return last_phases_; }
+    // Whether the activations between layers are float16 (VulkanOptions::activation_storage resolved).
+    bool half_storage() const { return half_storage_; }
     // Compute dispatches per run of that plan (split-K reduces included) and its layer groups.
     int dispatch_count(int height, int width, int batch = 1);
     std::vector<vk::Step> steps(int height, int width, int batch = 1);
@@ -152,6 +162,7 @@ private:
 
     Network net_;  // structure only
     VulkanOptions options_;
+    bool half_storage_ = false;  // activation_storage resolved
     // Declaration order is destruction order reversed: lanes, then plans, go before the device.
     std::shared_ptr<vk::Runtime> runtime_;
     std::unique_ptr<vk::WeightStore> weights_;

@@ -21,6 +21,15 @@ const char* kernel_name(Kernel k) {
     return "?";
 }
 
+std::string storage_suffix(uint32_t storage) {
+    if (!storage) return "";
+    std::string s = "_f16";
+    if (storage & kInputHalf) s += "_x";
+    if (storage & kInput2Half) s += "_x2";
+    if (storage & kOutputHalf) s += "_y";
+    return s;
+}
+
 KernelLibrary::KernelLibrary(Device& device, PipelineCache& cache) : device_(device), cache_(cache) {
     const Functions& fn = device.fn();
     VkDescriptorSetLayoutBinding bindings[kBindingCount];
@@ -57,22 +66,24 @@ KernelLibrary::~KernelLibrary() {
     fn.DestroyDescriptorSetLayout(dev, set_layout_, nullptr);
 }
 
-VkShaderModule KernelLibrary::module(Kernel kernel) {
-    if (auto it = modules_.find(kernel); it != modules_.end()) return it->second;
-    const shaders::Spirv* spirv = shaders::find(kernel_name(kernel));
-    if (!spirv) throw VulkanError(std::string("Vulkan: kernel ") + kernel_name(kernel) + " is not embedded in this build");
+VkShaderModule KernelLibrary::module(Kernel kernel, uint32_t storage) {
+    const auto key = std::make_pair(kernel, storage);
+    if (auto it = modules_.find(key); it != modules_.end()) return it->second;
+    const std::string name = kernel_name(kernel) + storage_suffix(storage);
+    const shaders::Spirv* spirv = shaders::find(name);
+    if (!spirv) throw VulkanError("Vulkan: kernel " + name + " is not embedded in this build");
     auto ci = make<VkShaderModuleCreateInfo>(VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO);
     ci.codeSize = spirv->words.size() * sizeof(uint32_t);
     ci.pCode = spirv->words.data();
     VkShaderModule m = VK_NULL_HANDLE;
     check(device_.fn().CreateShaderModule(device_.handle(), &ci, nullptr, &m),
-          std::string("vkCreateShaderModule (kernel ") + kernel_name(kernel) + ")");
-    modules_[kernel] = m;
+          "vkCreateShaderModule (kernel " + name + ")");
+    modules_[key] = m;
     return m;
 }
 
-VkPipeline KernelLibrary::pipeline(Kernel kernel, const SpecValues& spec) {
-    auto key = std::make_pair(kernel, spec);
+VkPipeline KernelLibrary::pipeline(Kernel kernel, const SpecValues& spec, uint32_t storage) {
+    auto key = std::make_tuple(kernel, storage, spec);
     if (auto it = pipelines_.find(key); it != pipelines_.end()) return it->second;
     std::vector<VkSpecializationMapEntry> entries(spec.size());
     for (uint32_t i = 0; i < spec.size(); ++i) entries[i] = {i, i * uint32_t(sizeof(int32_t)), sizeof(int32_t)};
@@ -80,12 +91,12 @@ VkPipeline KernelLibrary::pipeline(Kernel kernel, const SpecValues& spec) {
     auto ci = make<VkComputePipelineCreateInfo>(VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO);
     ci.stage = make<VkPipelineShaderStageCreateInfo>(VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO);
     ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    ci.stage.module = module(kernel);
+    ci.stage.module = module(kernel, storage);
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = &si;
     ci.layout = layout_;
     VkPipeline p = VK_NULL_HANDLE;
-    std::string what = std::string("vkCreateComputePipelines (kernel ") + kernel_name(kernel) + ", constants";
+    std::string what = "vkCreateComputePipelines (kernel " + (kernel_name(kernel) + storage_suffix(storage)) + ", constants";
     for (int32_t v : spec) what.append(1, ' ').append(std::to_string(v));  // (not " " + s: GCC 12 -Wrestrict false positive)
     check(device_.fn().CreateComputePipelines(device_.handle(), cache_.handle(), 1, &ci, nullptr, &p), what + ")");
     pipelines_[key] = p;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/vulkan/device.h"
@@ -24,6 +25,12 @@ const char* kernel_name(Kernel k);  // the .comp file name
 
 // Descriptor bindings of every kernel (shaders/common.glsl).
 enum Binding : uint32_t { kInput = 0, kInput2 = 1, kFilter = 2, kBias = 3, kOutput = 4, kBindingCount = 5 };
+
+// Which activation bindings of a dispatch hold float16 values (the others float32): a kernel's
+// storage variant (shaders/common.glsl; shaders/meson.build builds the combinations each kernel has).
+enum StorageBits : uint32_t { kInputHalf = 1, kInput2Half = 2, kOutputHalf = 4 };
+// "" for float32 everywhere, else "_f16_x_x2_y" naming the float16 bindings.
+std::string storage_suffix(uint32_t storage);
 
 // Specialization constant ids (shaders/common.glsl, conv_gemm.glsl, output_segments.glsl,
 // depthwise_conv.comp, maxpool.comp, splitk_reduce.comp, depthwise_pointwise_conv.comp).
@@ -75,17 +82,18 @@ public:
     VkDescriptorSetLayout set_layout() const { return set_layout_; }
     VkPipelineLayout layout() const { return layout_; }
     // Created on first use and kept; throws VulkanError naming the kernel when creation fails.
-    VkPipeline pipeline(Kernel kernel, const SpecValues& spec);
+    // storage: StorageBits of the variant.
+    VkPipeline pipeline(Kernel kernel, const SpecValues& spec, uint32_t storage = 0);
     size_t pipeline_count() const { return pipelines_.size(); }
 
 private:
-    VkShaderModule module(Kernel kernel);
+    VkShaderModule module(Kernel kernel, uint32_t storage);
     Device& device_;
     PipelineCache& cache_;
     VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
     VkPipelineLayout layout_ = VK_NULL_HANDLE;
-    std::map<Kernel, VkShaderModule> modules_;
-    std::map<std::pair<Kernel, SpecValues>, VkPipeline> pipelines_;
+    std::map<std::pair<Kernel, uint32_t>, VkShaderModule> modules_;
+    std::map<std::tuple<Kernel, uint32_t, SpecValues>, VkPipeline> pipelines_;
 };
 
 }  // namespace posenet::engine::vk

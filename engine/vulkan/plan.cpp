@@ -28,10 +28,10 @@ uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 }  // namespace
 
 Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-           bool fuse, bool fuse_always, Precision precision)
+           bool fuse, bool fuse_always, Precision precision, bool half_storage)
     : device_(device), shape_(shape), id_(next_plan_id++), layout_(kernels.layout()) {
     try {
-        build(kernels, weights, dummy, net, fuse, fuse_always, precision);
+        build(kernels, weights, dummy, net, fuse, fuse_always, precision, half_storage);
     } catch (...) {
         release();  // the destructor does not run for a constructor that throws
         throw;
@@ -39,7 +39,7 @@ Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, V
 }
 
 void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool fuse, bool fuse_always,
-                 Precision precision) {
+                 Precision precision, bool half_storage) {
     const PlanShape shape = shape_;
     Device& device = device_;
     const Functions& fn = device.fn();
@@ -57,8 +57,24 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     const uint64_t align = std::max<uint64_t>(f.min_storage_buffer_offset_alignment, 256);
     auto aligned = [&](uint64_t v) { return (v + align - 1) / align * align; };
     const int T = int(shapes_.size());
+    if (half_storage && !f.storage_buffer_16bit)
+        throw VulkanError("Vulkan: float16 activations need storageBuffer16BitAccess, which device " + device.info().name + " lacks");
+    // float16 tensors: all but the input (float input is copied in, images preprocessed in float32)
+    // and the outputs (the decoder's). Merged 1x1 convs write one block: all its members float16 or
+    // none.
+    half_.assign(T, half_storage);
+    if (T) half_[0] = false;
+    for (int id : outputs_)
+        if (id >= 0) half_[size_t(id)] = false;
+    if (half_storage && fuse)
+        for (const auto& group : pointwise_groups(net)) {
+            bool all = true;
+            for (int i : group) all = all && half_[size_t(net.layers[i].output)];
+            for (int i : group) half_[size_t(net.layers[i].output)] = all;
+        }
+    auto element_bytes = [&](int t) -> uint64_t { return half_[size_t(t)] ? 2 : sizeof(float); };
     std::vector<uint64_t> bytes(T);
-    for (int t = 0; t < T; ++t) bytes[t] = shapes_[t].h > 0 ? shapes_[t].elements() * sizeof(float) : 0;
+    for (int t = 0; t < T; ++t) bytes[t] = shapes_[t].h > 0 ? shapes_[t].elements() * element_bytes(t) : 0;
 
     // Steps. A merged step writes its members' outputs into one range (bound as its output), each
     // at an aligned offset; where that range is too large to bind, or the weight store has no
@@ -173,7 +189,7 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
                 for (int i : st.layers) {
                     members.push_back(&net.layers[i]);
                     geo.push_back(&geometry_[i]);
-                    offsets.push_back(offset_in_block[net.layers[i].output] / sizeof(float));
+                    offsets.push_back(offset_in_block[net.layers[i].output] / element_bytes(net.layers[i].output));
                     name += (i == st.layers[0] ? " " : " + ") + net.layers[i].name;
                 }
                 dispatches_.push_back(lower_merged_pointwise(members, geo, offsets, f, precision));
@@ -191,9 +207,17 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
             }
         }
         const Dispatch& dp = dispatches_.back();
-        pipelines_.push_back(kernels.pipeline(dp.kernel, dp.spec));
+        // Storage variants: what the bindings below hold. A split GEMM writes float32 partials to
+        // the scratch and its reduce reads the residual; a fused step's binding 1 is weights.
+        const bool fused = st.form == Step::Form::DepthwisePointwise;
+        const int in = net.layers[st.layers[0]].input, out = net.layers[st.layers[0]].output;
+        const bool residual_half = dp.uses_input2 && !fused && last.input2 >= 0 && half_[size_t(last.input2)];
+        const uint32_t out_half = half_[size_t(st.form == Step::Form::MergedPointwise ? out : last.output)] ? kOutputHalf : 0;
+        uint32_t storage = half_[size_t(in)] ? kInputHalf : 0;
+        if (dp.slices == 1) storage |= (residual_half ? kInput2Half : 0) | out_half;
+        pipelines_.push_back(kernels.pipeline(dp.kernel, dp.spec, storage));
         if (dp.slices > 1) {
-            reduce_pipelines_[s] = kernels.pipeline(Kernel::SplitKReduce, dp.reduce.spec);
+            reduce_pipelines_[s] = kernels.pipeline(Kernel::SplitKReduce, dp.reduce.spec, (residual_half ? kInput2Half : 0) | out_half);
             reduce_sets_[s] = int(sets_count++);
             scratch_bytes_ = std::max(scratch_bytes_, dp.scratch_bytes);
         }

@@ -79,9 +79,12 @@ public:
     // depthwise_pointwise_pays, or wherever possible with fuse_always; see schedule() in lowering.h.
     // precision: Float16 runs the GEMM convolutions on tensor cores (lower_layer), and then fuses a
     // depthwise conv into a 1x1 conv (an fp32 kernel) only where that has one N tile.
+    // half_storage: every tensor but the network's input and outputs holds float16 values (kernels'
+    // storage variants, StorageBits; the device must have storageBuffer16BitAccess); keep_all plans
+    // read those back as float16 (readback_half).
     // Plans of a 3-channel network on a device with shaderFloat64 also take 8-bit images.
     Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-         bool fuse = true, bool fuse_always = false, Precision precision = Precision::Float32);
+         bool fuse = true, bool fuse_always = false, Precision precision = Precision::Float32, bool half_storage = false);
     ~Plan();  // frees the arena and descriptor sets: no run may be in flight
     Plan(const Plan&) = delete;
     Plan& operator=(const Plan&) = delete;
@@ -103,6 +106,8 @@ public:
     // buffer's size for them all. Plain plans read back the four outputs, keep_all plans every tensor.
     int64_t readback_offset(int tensor) const { return readback_offsets_.at(size_t(tensor)); }
     uint64_t readback_bytes() const { return readback_bytes_; }
+    // Whether a tensor is stored (and read back) as float16 values.
+    bool tensor_half(int tensor) const { return half_.at(size_t(tensor)); }
     const std::array<int, 4>& outputs() const { return outputs_; }  // heatmap, offsets, displacement fwd, bwd
 
     // Timestamp queries a run writes (0 with Timestamps::Off).
@@ -123,7 +128,7 @@ public:
 
 private:
     void build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool fuse, bool fuse_always,
-               Precision precision);
+               Precision precision, bool half_storage);
     void release();
 
     Device& device_;
@@ -136,6 +141,7 @@ private:
     std::vector<Dispatch> dispatches_;  // by step, as are the vectors below
     std::shared_ptr<const StepTable> step_table_;
     std::vector<uint64_t> tensor_offsets_;   // in the arena
+    std::vector<bool> half_;                 // by tensor: float16 values
     std::vector<int64_t> readback_offsets_;  // in a lane's readback buffer, -1: not read back
     uint64_t readback_bytes_ = 0;
     std::array<int, 4> outputs_{-1, -1, -1, -1};
