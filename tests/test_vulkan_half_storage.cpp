@@ -92,13 +92,14 @@ TEST_CASE("vulkan fp16 activations: every kernel's storage variants, layer by la
     auto rt = vulkan_runtime();
     if (!rt || !have_16bit_storage(*rt)) return;
     const Network net = kernel_zoo();
-    const std::vector<bool> half = half_tensors(net);
+    const std::vector<bool> half = all_half_tensors(net);
     VulkanExecutor gpu(net, rt, half_options()), gpu32(net, rt);
     CHECK(gpu.half_storage());
     CHECK_FALSE(gpu32.half_storage());
     for (auto [h, w, n] : {std::array{23, 19, 2}, std::array{9, 12, 1}}) {
         const std::string name = std::to_string(n) + "x" + std::to_string(h) + "x" + std::to_string(w);
         INFO(name);
+        CHECK(gpu.half_tensors(h, w, n) == half);
         auto input = random_input(size_t(n) * h * w * 3, uint32_t(h * 7 + w), 1.0f);
         auto all = gpu.run_all(input, h, w, n);
         // The float16 tensors hold float16 values, the others did not get rounded.
@@ -121,9 +122,10 @@ TEST_CASE("vulkan fp16 activations: fused, split-K and merged plans against a fl
     auto rt = vulkan_runtime();
     if (!rt || !have_16bit_storage(*rt)) return;
     const Network net = kernel_zoo();
-    const std::vector<bool> half = half_tensors(net);
     VulkanExecutor gpu(net, rt, half_options(true));
     const int h = 37, w = 29, n = 2;
+    const std::vector<bool> half = gpu.half_tensors(h, w, n);
+    CHECK(half == all_half_tensors(net));
     const auto& steps = gpu.steps(h, w, n);
     int fused = 0, merged = 0;
     for (const auto& s : steps) fused += s.form == vk::Step::Form::DepthwisePointwise, merged += s.form == vk::Step::Form::MergedPointwise;

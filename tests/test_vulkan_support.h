@@ -139,10 +139,10 @@ struct LayerCheck {
     double max_abs = 0, normalized = 0, bound_use = 0;  // bound_use: max |err| / bound (must be <= 1)
 };
 
-// The tensors a Vulkan plan with float16 activations (VulkanOptions::activation_storage) stores as
-// float16: all but the input and the four outputs, and a group of 1x1 convs that may run merged
-// (one output block) all or none.
-inline std::vector<bool> half_tensors(const Network& net) {
+// The tensors a Vulkan plan with VulkanOptions::activation_storage Float16 stores as float16: all
+// but the input and the four outputs, and a group of 1x1 convs that may run merged (one output
+// block) all or none.
+inline std::vector<bool> all_half_tensors(const Network& net) {
     std::vector<bool> half(net.tensor_channels.size(), true);
     half[0] = false;
     for (int id : {net.heatmap, net.offsets, net.displacement_fwd, net.displacement_bwd})
@@ -164,7 +164,7 @@ inline double half_rounding(double v) { return std::fabs(v) / 2048.0 + 1.0 / (1 
 // any order with fp32 rounding u = 2^-24 (Higham's gamma): |gpu - cpu| <= 2 * (K+2) * u *
 // (sum |x||w| + |bias| + |residual|), where the sum is computed by run_layer on |x| and |w|;
 // relu/relu6 are 1-Lipschitz so it holds after them. MaxPool and Add round identically: exact.
-// half: the tensors stored as float16 (half_tensors; empty: none); an output stored so adds its
+// half: the tensors stored as float16 (VulkanExecutor::half_tensors; empty: none); an output stored so adds its
 // rounding, half_rounding(cpu + bound), to the bound.
 inline LayerCheck check_layers(const Network& net, const std::vector<std::vector<float>>& gpu, int h, int w, int n,
                                const std::string& label, const std::vector<bool>& half = {}) {

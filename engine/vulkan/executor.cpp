@@ -203,8 +203,9 @@ VulkanExecutor::VulkanExecutor(const Network& network, std::shared_ptr<vk::Runti
     if (options_.activation_storage == Storage::Float16 && !f.storage_buffer_16bit)
         throw vk::VulkanError("Vulkan: float16 activations need storageBuffer16BitAccess, which device " + runtime_->device().info().name +
                               " lacks");
-    half_storage_ = options_.activation_storage == Storage::Float16 ||
-                    (options_.activation_storage == Storage::Auto && options_.precision == Precision::Float16 && f.storage_buffer_16bit);
+    if (options_.activation_storage == Storage::Float16) half_mode_ = vk::HalfTensors::All;
+    else if (options_.activation_storage == Storage::Auto && options_.precision == Precision::Float16 && f.storage_buffer_16bit)
+        half_mode_ = vk::HalfTensors::GemmInputs;
     net_.weights = {};
     net_.weight_storage.reset();
     weights_ = std::make_unique<vk::WeightStore>(runtime_->device(), network);
@@ -228,7 +229,7 @@ vk::Plan& VulkanExecutor::plan_locked(const vk::PlanShape& shape) {
     auto it = plans_.find(shape);
     if (it == plans_.end()) {
         auto p = std::make_unique<vk::Plan>(runtime_->device(), runtime_->kernels(), *weights_, dummy_.handle(), net_, shape,
-                                            options_.fuse, options_.fuse_always, options_.precision, half_storage_);
+                                            options_.fuse, options_.fuse_always, options_.precision, half_mode_);
         it = plans_.emplace(shape, std::move(p)).first;
         runtime_->pipeline_cache().save();  // new pipelines: keep them even if the process dies later
     }
@@ -279,6 +280,14 @@ int VulkanExecutor::dispatch_count(int height, int width, int batch) {
 
 std::vector<vk::Step> VulkanExecutor::steps(int height, int width, int batch) {
     return with_plan({height, width, batch, false}, [](vk::Plan& p) { return p.steps(); });
+}
+
+std::vector<bool> VulkanExecutor::half_tensors(int height, int width, int batch) {
+    return with_plan({height, width, batch, false}, [](vk::Plan& p) {
+        std::vector<bool> h(p.shapes().size());
+        for (size_t t = 0; t < h.size(); ++t) h[t] = p.tensor_half(int(t));
+        return h;
+    });
 }
 
 uint64_t VulkanExecutor::arena_bytes(int height, int width, int batch) {

@@ -55,11 +55,13 @@ struct VulkanOptions : vk::RuntimeOptions {
     // DeviceFeatures::coopmat_f16: construction throws VulkanError naming the device and what it
     // lacks otherwise.
     Precision precision = Precision::Float32;
-    // Activations between layers (every tensor but the input and the four outputs): Auto is float16
-    // with Precision::Float16 where the device has storageBuffer16BitAccess, else float32; Float16
-    // asks for it with either precision (tests of the kernels' storage variants; construction throws
-    // VulkanError on a device without 16-bit storage). $POSENET_VULKAN_STORAGE=fp32|fp16 overrides
-    // Auto (A/B measurements).
+    // Activations between layers (never the input or the four outputs; vk::half_tensors). Auto: with
+    // Precision::Float16, where the device has storageBuffer16BitAccess, float16 for the tensors
+    // that only tensor-core GEMMs read (they round them to fp16 anyway: fewer bytes, the same
+    // results), else float32. Float16: every tensor between layers, with either precision (an extra
+    // rounding where a float32 kernel reads one; tests of the kernels' storage variants; construction
+    // throws VulkanError on a device without 16-bit storage). $POSENET_VULKAN_STORAGE=fp32|fp16
+    // overrides Auto (A/B measurements).
     enum class Storage { Auto, Float32, Float16 };
     Storage activation_storage = Storage::Auto;
     // 8-bit images preprocessed by the GPU kernel where the device has shaderFloat64; false: on the
@@ -123,8 +125,11 @@ public:
         double upload_us = 0, submit_wait_us = 0, readback_us = 0;
     };
     RunPhases last_phases() const { return last_phases_; }
-    // Whether the activations between layers are float16 (VulkanOptions::activation_storage resolved).
-    bool half_storage() const { return half_storage_; }
+    // VulkanOptions::activation_storage resolved; whether some tensor can be float16.
+    vk::HalfTensors half_mode() const { return half_mode_; }
+    bool half_storage() const { return half_mode_ != vk::HalfTensors::None; }
+    // Which tensors that plan stores as float16 (by tensor id).
+    std::vector<bool> half_tensors(int height, int width, int batch = 1);
     // Compute dispatches per run of that plan (split-K reduces included) and its layer groups.
     int dispatch_count(int height, int width, int batch = 1);
     std::vector<vk::Step> steps(int height, int width, int batch = 1);
@@ -162,7 +167,7 @@ private:
 
     Network net_;  // structure only
     VulkanOptions options_;
-    bool half_storage_ = false;  // activation_storage resolved
+    vk::HalfTensors half_mode_ = vk::HalfTensors::None;  // activation_storage resolved
     // Declaration order is destruction order reversed: lanes, then plans, go before the device.
     std::shared_ptr<vk::Runtime> runtime_;
     std::unique_ptr<vk::WeightStore> weights_;

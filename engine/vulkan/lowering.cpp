@@ -287,6 +287,39 @@ Dispatch lower_gemm(const Gemm& m, const LayerGeometry& g, const DeviceFeatures&
 
 }  // namespace
 
+bool rounds_input_to_fp16(const Layer& l, Precision precision, bool merged) {
+    if (precision != Precision::Float16 || l.kind != LayerKind::Conv2D) return false;
+    // Short reductions (MobileNet's 3x3 stem on 3 channels: K = 27) stay fp32: a tensor-core step of
+    // 32 would be mostly padding (H100, 513 batch 16: 230 us against 191).
+    return merged || uint64_t(l.kernel_h) * l.kernel_w * l.in_channels >= kMinCoopmatK;
+}
+
+std::vector<bool> half_tensors(const Network& net, std::span<const Step> steps, Precision precision, HalfTensors half) {
+    std::vector<bool> h(net.tensor_channels.size(), half != HalfTensors::None);
+    if (half == HalfTensors::GemmInputs)
+        for (const Step& s : steps)
+            for (size_t j = 0; j < s.layers.size(); ++j) {
+                const Layer& l = net.layers[size_t(s.layers[j])];
+                if (s.form == Step::Form::DepthwisePointwise) {
+                    // The depthwise reads its input as float32; its output, the 1x1 conv's input, is never stored.
+                    if (j == 0) h[size_t(l.input)] = false;
+                    continue;
+                }
+                if (!rounds_input_to_fp16(l, precision, s.form == Step::Form::MergedPointwise)) h[size_t(l.input)] = false;
+                if (l.input2 >= 0) h[size_t(l.input2)] = false;
+            }
+    if (!h.empty()) h[0] = false;
+    for (int id : {net.heatmap, net.offsets, net.displacement_fwd, net.displacement_bwd})
+        if (id >= 0) h[size_t(id)] = false;
+    for (const Step& s : steps)
+        if (s.form == Step::Form::MergedPointwise) {
+            bool all = true;
+            for (int i : s.layers) all = all && h[size_t(net.layers[size_t(i)].output)];
+            for (int i : s.layers) h[size_t(net.layers[size_t(i)].output)] = all;
+        }
+    return h;
+}
+
 Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeatures& f, Precision precision) {
     Dispatch d;
     const bool residual = l.input2 >= 0;
@@ -304,9 +337,7 @@ Dispatch lower_layer(const Layer& l, const LayerGeometry& g, const DeviceFeature
             m.ci = l.in_channels, m.co = l.out_channels;
             if (!pointwise) m.window = {l.kernel_h, l.kernel_w, l.stride_h, l.stride_w, l.dilation_h, l.dilation_w};
             m.act = act, m.bias = l.bias_count > 0, m.residual = residual;
-            // Short reductions (MobileNet's 3x3 stem on 3 channels: K = 27) stay fp32: a tensor-core
-            // step of 32 would be mostly padding (H100, 513 batch 16: 230 us against 191).
-            m.fp16 = precision == Precision::Float16 && m.K >= kMinCoopmatK;
+            m.fp16 = rounds_input_to_fp16(l, precision);
             return lower_gemm(m, g, f);
         }
         case LayerKind::DepthwiseConv2D: {
@@ -441,7 +472,7 @@ Dispatch lower_merged_pointwise(std::span<const Layer* const> members, std::span
     m.ci = first.in_channels;
     m.segments = n;
     m.act = int32_t(first.activation);
-    m.fp16 = precision == Precision::Float16;
+    m.fp16 = rounds_input_to_fp16(first, precision, true);
     for (int s = 0; s < n; ++s) {
         const Layer& l = *members[s];
         const LayerGeometry& gs = *geometry[s];

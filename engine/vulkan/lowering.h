@@ -67,6 +67,20 @@ std::vector<std::vector<int>> pointwise_groups(const Network& net);
 // pair as two steps where depthwise_pointwise_pays says no at its size.)
 std::vector<Step> schedule(const Network& net, bool merge, bool fuse_depthwise);
 
+// Whether the step that runs layer l (a Layer step; merged: a MergedPointwise one) rounds its input
+// tensor to fp16 before any arithmetic: the A operand of a tensor-core GEMM (Precision::Float16,
+// Conv2D with K = KH * KW * CI >= 64; merged 1x1 convs always). Its residual is read as float32.
+bool rounds_input_to_fp16(const Layer& l, Precision precision, bool merged = false);
+
+// Which tensors a plan stores as float16 (the activations' storage: VulkanOptions::activation_storage).
+// Never the input (float input is copied in, images are preprocessed in float32) nor the four
+// outputs (the decoder's); the members of a merged step all or none (one output block).
+// GemmInputs: the tensors whose every reader rounds them to fp16 anyway (rounds_input_to_fp16):
+// half the bytes and not one result changed. All: every other tensor too (an extra rounding where
+// a float32 kernel reads one: depthwise, fused depthwise + pointwise, pools, adds, residuals).
+enum class HalfTensors { None, GemmInputs, All };
+std::vector<bool> half_tensors(const Network& net, std::span<const Step> steps, Precision precision, HalfTensors half);
+
 // Throws VulkanError when the layer cannot run on this device (e.g. a tensor too large to bind).
 // Precision::Float16: convolutions with K = KH * KW * CI >= 64 run on tensor cores (coopmat_gemm.glsl;
 // needs DeviceFeatures::coopmat_f16); other layers are the same either way.

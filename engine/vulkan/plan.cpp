@@ -28,10 +28,10 @@ uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 }  // namespace
 
 Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-           bool fuse, bool fuse_always, Precision precision, bool half_storage)
+           bool fuse, bool fuse_always, Precision precision, HalfTensors half)
     : device_(device), shape_(shape), id_(next_plan_id++), layout_(kernels.layout()) {
     try {
-        build(kernels, weights, dummy, net, fuse, fuse_always, precision, half_storage);
+        build(kernels, weights, dummy, net, fuse, fuse_always, precision, half);
     } catch (...) {
         release();  // the destructor does not run for a constructor that throws
         throw;
@@ -39,7 +39,7 @@ Plan::Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, V
 }
 
 void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool fuse, bool fuse_always,
-                 Precision precision, bool half_storage) {
+                 Precision precision, HalfTensors half) {
     const PlanShape shape = shape_;
     Device& device = device_;
     const Functions& fn = device.fn();
@@ -57,24 +57,11 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     const uint64_t align = std::max<uint64_t>(f.min_storage_buffer_offset_alignment, 256);
     auto aligned = [&](uint64_t v) { return (v + align - 1) / align * align; };
     const int T = int(shapes_.size());
-    if (half_storage && !f.storage_buffer_16bit)
+    if (half != HalfTensors::None && !f.storage_buffer_16bit)
         throw VulkanError("Vulkan: float16 activations need storageBuffer16BitAccess, which device " + device.info().name + " lacks");
-    // float16 tensors: all but the input (float input is copied in, images preprocessed in float32)
-    // and the outputs (the decoder's). Merged 1x1 convs write one block: all its members float16 or
-    // none.
-    half_.assign(T, half_storage);
-    if (T) half_[0] = false;
-    for (int id : outputs_)
-        if (id >= 0) half_[size_t(id)] = false;
-    if (half_storage && fuse)
-        for (const auto& group : pointwise_groups(net)) {
-            bool all = true;
-            for (int i : group) all = all && half_[size_t(net.layers[i].output)];
-            for (int i : group) half_[size_t(net.layers[i].output)] = all;
-        }
-    auto element_bytes = [&](int t) -> uint64_t { return half_[size_t(t)] ? 2 : sizeof(float); };
+    // float32 sizes until the steps are known (a merged block that fits in float32 fits in float16).
     std::vector<uint64_t> bytes(T);
-    for (int t = 0; t < T; ++t) bytes[t] = shapes_[t].h > 0 ? shapes_[t].elements() * element_bytes(t) : 0;
+    for (int t = 0; t < T; ++t) bytes[t] = shapes_[t].h > 0 ? shapes_[t].elements() * sizeof(float) : 0;
 
     // Steps. A merged step writes its members' outputs into one range (bound as its output), each
     // at an aligned offset; where that range is too large to bind, or the weight store has no
@@ -110,6 +97,10 @@ void Plan::build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer du
     const int S = int(steps_.size());
     std::vector<std::string> step_names;
     std::vector<LayerKind> step_kinds;
+
+    half_ = half_tensors(net, steps_, precision, half);
+    auto element_bytes = [&](int t) -> uint64_t { return half_[size_t(t)] ? 2 : sizeof(float); };
+    for (int t = 0; t < T; ++t) bytes[t] = shapes_[t].h > 0 ? shapes_[t].elements() * element_bytes(t) : 0;
 
     // Lifetimes in steps: step -1 is the input copy, step S the output copies. Tensors of a merged
     // step are placed as one block (index T + its number); a fused depthwise output is never stored.
@@ -422,7 +413,7 @@ void Plan::record_readback(VkCommandBuffer cb, VkBuffer readback, OutputSet outp
     std::vector<VkBufferCopy> copies;
     for (int t : tensors)
         if (t >= 0 && readback_offsets_[t] >= 0)
-            copies.push_back({tensor_offsets_[t], uint64_t(readback_offsets_[t]), shapes_[t].elements() * sizeof(float)});
+            copies.push_back({tensor_offsets_[t], uint64_t(readback_offsets_[t]), shapes_[t].elements() * (half_[t] ? 2 : sizeof(float))});
     if (!copies.empty()) fn.CmdCopyBuffer(cb, arena_.handle(), readback, uint32_t(copies.size()), copies.data());
     barrier(fn, cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
 }

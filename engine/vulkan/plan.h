@@ -79,12 +79,12 @@ public:
     // depthwise_pointwise_pays, or wherever possible with fuse_always; see schedule() in lowering.h.
     // precision: Float16 runs the GEMM convolutions on tensor cores (lower_layer), and then fuses a
     // depthwise conv into a 1x1 conv (an fp32 kernel) only where that has one N tile.
-    // half_storage: every tensor but the network's input and outputs holds float16 values (kernels'
-    // storage variants, StorageBits; the device must have storageBuffer16BitAccess); keep_all plans
-    // read those back as float16 (readback_half).
+    // half: which tensors hold float16 values (half_tensors; the kernels' storage variants,
+    // StorageBits; the device must have storageBuffer16BitAccess); keep_all plans read them back as
+    // float16 (tensor_half).
     // Plans of a 3-channel network on a device with shaderFloat64 also take 8-bit images.
     Plan(Device& device, KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, PlanShape shape,
-         bool fuse = true, bool fuse_always = false, Precision precision = Precision::Float32, bool half_storage = false);
+         bool fuse = true, bool fuse_always = false, Precision precision = Precision::Float32, HalfTensors half = HalfTensors::None);
     ~Plan();  // frees the arena and descriptor sets: no run may be in flight
     Plan(const Plan&) = delete;
     Plan& operator=(const Plan&) = delete;
@@ -128,7 +128,7 @@ public:
 
 private:
     void build(KernelLibrary& kernels, const WeightStore& weights, VkBuffer dummy, const Network& net, bool fuse, bool fuse_always,
-               Precision precision, bool half_storage);
+               Precision precision, HalfTensors half);
     void release();
 
     Device& device_;
