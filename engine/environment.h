@@ -19,8 +19,8 @@ std::string vulkan_loader();
 std::string vulkan_fuse();
 // POSENET_VULKAN_COOPMAT_TILE: BMxBNxWMxWN[xBK] tensor-core tiles for every layer.
 std::string vulkan_coopmat_tile();
-// POSENET_VULKAN_STORAGE: "fp32" or "fp16": the activations' storage where VulkanOptions leave it
-// to Auto ("" when unset; anything else is a ConfigError where it is read).
+// POSENET_VULKAN_STORAGE: "fp32", "fp16" or "fp16-gemm": the activations' storage where
+// VulkanOptions leave it to Auto ("" when unset; anything else is a ConfigError where it is read).
 std::string vulkan_storage();
 // POSENET_VULKAN_DEPTHWISE_OUT_X: 1, 2 or 4 output pixels per depthwise invocation for every layer.
 std::string vulkan_depthwise_out_x();

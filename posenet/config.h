@@ -30,8 +30,7 @@ POSENET_API const char* to_string(Backend backend);  // "auto" | "cpu" | "vulkan
 
 // The arithmetic of the convolutions. Float32: the TF.js-parity path. Float16: the GEMM convolutions
 // multiply fp16-rounded inputs and weights on tensor cores (Vulkan cooperative matrices) and sum in
-// fp32, and the activations between layers are stored as fp16; Vulkan devices with cooperative
-// matrices only (a DeviceError elsewhere).
+// fp32; Vulkan devices with cooperative matrices only (a DeviceError elsewhere).
 enum class Precision { Float32, Float16 };
 POSENET_API const char* to_string(Precision precision);  // "float32" | "float16"
 // "fp32" | "float32" | "fp16" | "float16"; nullopt otherwise.

@@ -40,6 +40,38 @@ layout(constant_id = 32) const bool A_VEC4 = false;
 layout(constant_id = 33) const bool B_VEC4 = false;
 
 layout(std430, set = 0, binding = 0) readonly buffer Input4 { X4_T x4[]; };
+// Four output values a store where every vector index is exact: CO % 4 == 0 and, for merged 1x1
+// convs, every segment's channels too (bindings and segments start at multiples of 256 bytes).
+layout(std430, set = 0, binding = 4) writeonly buffer Output4 { Y4_T y4[]; };
+const bool OUT_VEC4 = CO % 4 == 0 && (SEGMENTS < 2 || SEG_END0 % 4 == 0) && (SEGMENTS < 3 || SEG_END1 % 4 == 0) &&
+                      (SEGMENTS < 4 || SEG_END2 % 4 == 0);
+
+vec4 activate4(const vec4 v, const int act) {
+    return vec4(activate_as(v.x, act), activate_as(v.y, act), activate_as(v.z, act), activate_as(v.w, act));
+}
+
+// store_output (output_segments.glsl) for channels n..n+3 of one segment, as one store (OUT_VEC4).
+void store_output4(const int m, const int n, const vec4 v) {
+    if (SEGMENTS == 1) {
+        y4[(m * CO + n) >> 2] = Y4_T(activate4(v, ACT));
+        return;
+    }
+    int begin = 0, end = SEG_END0, base = p.segment_offset[0];
+    vec4 r = activate4(v, ACT);
+    if (n >= SEG_END0) {
+        begin = SEG_END0, end = SEGMENTS > 2 ? SEG_END1 : CO, base = p.segment_offset[1];
+        r = activate4(v, SEG_ACT1);
+    }
+    if (SEGMENTS > 2 && n >= SEG_END1) {
+        begin = SEG_END1, end = SEGMENTS > 3 ? SEG_END2 : CO, base = p.segment_offset[2];
+        r = activate4(v, SEG_ACT2);
+    }
+    if (SEGMENTS > 3 && n >= SEG_END2) {
+        begin = SEG_END2, end = CO, base = p.segment_offset[3];
+        r = activate4(v, SEG_ACT3);
+    }
+    y4[(base + m * (end - begin) + (n - begin)) >> 2] = Y4_T(r);
+}
 layout(std430, set = 0, binding = 2) readonly buffer Filter4 { vec4 w4[]; };
 
 const int K = KH * KW * CI;
@@ -158,26 +190,44 @@ void main() {
     }
 
     // Epilogue, a fragment at a time through this subgroup's corner of shared memory: each lane
-    // takes 8 of its 256 values, 16 consecutive channels a row (coalesced NHWC stores).
+    // takes 8 of its 256 values, 4 consecutive channels twice (16 channels a row over 4 lanes:
+    // coalesced NHWC stores), stored as one vector where the output allows (OUT_VEC4), else one
+    // value at a time. The values and their order of operations do not depend on the store width.
     const uint cw = uint(warp * 16 * CSTR);
     [[unroll]] for (int i = 0; i < FM; ++i) {
         [[unroll]] for (int j = 0; j < FN; ++j) {
             coopMatStoreNV(acc[i * FN + j], Cs, cw, uint(CSTR), false);
             subgroupMemoryBarrierShared();
             subgroupBarrier();
-            [[unroll]] for (int t = 0; t < 8; ++t) {
-                const int e = lane + 32 * t, r = e >> 4, c = e & 15;
+            [[unroll]] for (int t = 0; t < 2; ++t) {
+                const int g = lane + 32 * t, r = g >> 2, c = (g & 3) * 4;
                 const int m = tile_m + wm * WTM + i * 16 + r;
                 const int n = tile_n + wn * WTN + j * 16 + c;
                 if (m >= M || n >= CO) continue;
-                float v = Cs[cw + uint(r * CSTR + c)];
+                const uint at = cw + uint(r * CSTR + c);
+                vec4 v = vec4(Cs[at], Cs[at + 1], Cs[at + 2], Cs[at + 3]);
+                const bool whole = OUT_VEC4 && n + 3 < CO;
                 if (SLICES > 1) {
-                    y[(slice * M + m) * CO + n] = Y_T(v);
+                    const int o = (slice * M + m) * CO + n;
+                    if (whole) {
+                        y4[o >> 2] = Y4_T(v);
+                    } else {
+                        [[unroll]] for (int e = 0; e < 4; ++e)
+                            if (n + e < CO) y[o + e] = Y_T(v[e]);
+                    }
                     continue;
                 }
-                if (HAS_BIAS) v += bias[n];
-                if (HAS_RESIDUAL) v += float(x2[m * CO + n]);
-                store_output(m, n, v);
+                [[unroll]] for (int e = 0; e < 4; ++e) {
+                    if (n + e >= CO) break;
+                    if (HAS_BIAS) v[e] += bias[n + e];
+                    if (HAS_RESIDUAL) v[e] += float(x2[m * CO + n + e]);
+                }
+                if (whole) {
+                    store_output4(m, n, v);
+                } else {
+                    [[unroll]] for (int e = 0; e < 4; ++e)
+                        if (n + e < CO) store_output(m, n + e, v[e]);
+                }
             }
             subgroupMemoryBarrierShared();
             subgroupBarrier();

@@ -180,14 +180,18 @@ TEST_CASE("vulkan fp16 activations: POSENET_VULKAN_STORAGE") {
         CHECK_FALSE(VulkanExecutor(net, rt, o).half_storage());
     }
     {
+        ScopedEnv env("POSENET_VULKAN_STORAGE", "fp16-gemm");
+        CHECK(VulkanExecutor(net, rt).half_mode() == vk::HalfTensors::GemmInputs);
+    }
+    {
         ScopedEnv env("POSENET_VULKAN_STORAGE", "fp32");
         CHECK(VulkanExecutor(net, rt, half_options()).half_storage());  // an explicit choice wins
         CHECK_FALSE(VulkanExecutor(net, rt).half_storage());
     }
     {
         ScopedEnv env("POSENET_VULKAN_STORAGE", "half");
-        CHECK_THROWS_WITH_AS(VulkanExecutor(net, rt), doctest::Contains("POSENET_VULKAN_STORAGE must be fp32 or fp16, not 'half'"),
+        CHECK_THROWS_WITH_AS(VulkanExecutor(net, rt), doctest::Contains("POSENET_VULKAN_STORAGE must be fp32, fp16 or fp16-gemm, not 'half'"),
                              posenet::ConfigError);
     }
-    CHECK_FALSE(VulkanExecutor(net, rt).half_storage());  // float32 precision: float32 activations by default
+    CHECK_FALSE(VulkanExecutor(net, rt).half_storage());  // float32 activations by default
 }

@@ -132,14 +132,18 @@ void check_network(const std::string& label, NetBuilder& b, const std::vector<Si
     Network net = b.finish();
     const int last = net.layers.back().output;
     if (net.heatmap < 0) net.heatmap = net.offsets = net.displacement_fwd = net.displacement_bwd = last;
-    VulkanOptions o;
-    o.precision = Precision::Float16;
-    VulkanExecutor gpu(net, rt, o);
-    // float16 activations with the fp16 precision wherever the device can store them.
-    CHECK(gpu.half_storage() == rt->device().features().storage_buffer_16bit);
+    // float32 activations (the default), and every activation float16 where the device can.
+    std::vector<VulkanOptions::Storage> storages = {VulkanOptions::Storage::Auto};
+    if (rt->device().features().storage_buffer_16bit) storages.push_back(VulkanOptions::Storage::Float16);
+    for (auto storage : storages)
     for (const Size& s : sizes) {
+        VulkanOptions o;
+        o.precision = Precision::Float16;
+        o.activation_storage = storage;
+        VulkanExecutor gpu(net, rt, o);
         const std::vector<bool> half = gpu.half_tensors(s.h, s.w, s.n);
-        const std::string name = label + " " + std::to_string(s.n) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w);
+        const std::string name = label + (gpu.half_storage() ? " fp16 activations " : " ") + std::to_string(s.n) + "x" + std::to_string(s.h) +
+                                 "x" + std::to_string(s.w);
         INFO(name);
         auto input = random_input(size_t(s.n) * s.h * s.w * net.tensor_channels[0], uint32_t(s.h * 31 + s.w * 7 + s.n), 2.0f);
         auto all = gpu.run_all(input, s.h, s.w, s.n);
@@ -240,6 +244,22 @@ TEST_CASE("vulkan tensor cores: random layers against the CPU (fp16 bound)") {
         VulkanExecutor gpu(net, rt2, o);
         CHECK(gpu.steps(17, 17, 1).size() == 1);  // one merged step
     }
+    {  // merged 1x1 convs whose channels are multiples of 4 (ResNet's shortcut + conv1): vector stores
+        NetBuilder b(256, 17);
+        const int co[3] = {64, 128, 36};
+        const A act[3] = {A::Relu, A::None, A::Relu6};
+        int outs[3];
+        for (int s = 0; s < 3; ++s) {
+            Layer l = conv(256, co[s], 1, 1, Padding::Same, act[s]);
+            l.input = 0;
+            outs[s] = b.add(l);
+        }
+        Layer tail = conv(36, 40, 1, 1, Padding::Same, A::Relu);
+        tail.input = outs[2];
+        const int t = b.add(tail);
+        b.net.heatmap = outs[0], b.net.offsets = outs[1], b.net.displacement_fwd = b.net.displacement_bwd = t;
+        check_network("merged 256->64+128+36, 36->40", b, {{17, 17, 1}, {33, 31, 2}});
+    }
     {  // KxK: 3x3/2 stem on 3 channels (K = 27: stays fp32), 3x3 dilated, 7x7/2 Valid, 3x3 with residual
         NetBuilder b(3, 15);
         Layer s = conv(3, 24, 3, 2, Padding::Same, A::Relu6);
@@ -297,7 +317,7 @@ TEST_CASE("vulkan tensor cores: float16 activations that only tensor cores read 
     const Network net = b.finish();
     VulkanOptions o16, o32;
     o16.precision = o32.precision = Precision::Float16;
-    o32.activation_storage = VulkanOptions::Storage::Float32;
+    o16.activation_storage = VulkanOptions::Storage::Float16GemmInputs;
     VulkanExecutor gpu16(net, rt, o16), gpu32(net, rt, o32);
     CHECK(gpu16.half_mode() == vk::HalfTensors::GemmInputs);
     CHECK_FALSE(gpu32.half_storage());

@@ -197,15 +197,15 @@ VulkanExecutor::VulkanExecutor(const Network& network, std::shared_ptr<vk::Runti
     using Storage = VulkanOptions::Storage;
     if (options_.activation_storage == Storage::Auto) {
         if (const std::string s = environment::vulkan_storage(); s == "fp16") options_.activation_storage = Storage::Float16;
+        else if (s == "fp16-gemm") options_.activation_storage = Storage::Float16GemmInputs;
         else if (s == "fp32") options_.activation_storage = Storage::Float32;
-        else if (!s.empty()) throw ConfigError("POSENET_VULKAN_STORAGE must be fp32 or fp16, not '" + s + "'");
+        else if (!s.empty()) throw ConfigError("POSENET_VULKAN_STORAGE must be fp32, fp16 or fp16-gemm, not '" + s + "'");
     }
-    if (options_.activation_storage == Storage::Float16 && !f.storage_buffer_16bit)
+    if (options_.activation_storage == Storage::Float16) half_mode_ = vk::HalfTensors::All;
+    if (options_.activation_storage == Storage::Float16GemmInputs) half_mode_ = vk::HalfTensors::GemmInputs;
+    if (half_mode_ != vk::HalfTensors::None && !f.storage_buffer_16bit)
         throw vk::VulkanError("Vulkan: float16 activations need storageBuffer16BitAccess, which device " + runtime_->device().info().name +
                               " lacks");
-    if (options_.activation_storage == Storage::Float16) half_mode_ = vk::HalfTensors::All;
-    else if (options_.activation_storage == Storage::Auto && options_.precision == Precision::Float16 && f.storage_buffer_16bit)
-        half_mode_ = vk::HalfTensors::GemmInputs;
     net_.weights = {};
     net_.weight_storage.reset();
     weights_ = std::make_unique<vk::WeightStore>(runtime_->device(), network);

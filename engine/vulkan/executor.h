@@ -51,18 +51,17 @@ struct VulkanOptions : vk::RuntimeOptions {
     bool fuse = true;
     bool fuse_always = false;
     // Float16: the convolutions multiply on tensor cores (fp16 products, fp32 sums; see
-    // engine/precision.h), and the activations between layers are stored as float16 (below). Needs
+    // engine/precision.h). Needs
     // DeviceFeatures::coopmat_f16: construction throws VulkanError naming the device and what it
     // lacks otherwise.
     Precision precision = Precision::Float32;
-    // Activations between layers (never the input or the four outputs; vk::half_tensors). Auto: with
-    // Precision::Float16, where the device has storageBuffer16BitAccess, float16 for the tensors
-    // that only tensor-core GEMMs read (they round them to fp16 anyway: fewer bytes, the same
-    // results), else float32. Float16: every tensor between layers, with either precision (an extra
-    // rounding where a float32 kernel reads one; tests of the kernels' storage variants; construction
-    // throws VulkanError on a device without 16-bit storage). $POSENET_VULKAN_STORAGE=fp32|fp16
-    // overrides Auto (A/B measurements).
-    enum class Storage { Auto, Float32, Float16 };
+    // Activations between layers (never the input or the four outputs; vk::half_tensors). Float16:
+    // every tensor between layers, with either precision (an extra rounding where a float32 kernel
+    // reads one). Float16GemmInputs: the tensors that only tensor-core GEMMs read, which round them
+    // to fp16 anyway (fewer bytes, not one result changed). Both need storageBuffer16BitAccess
+    // (construction throws VulkanError otherwise). Auto is Float32: neither was faster on an H200
+    // (docs/PERFORMANCE.md). $POSENET_VULKAN_STORAGE=fp32|fp16|fp16-gemm overrides Auto.
+    enum class Storage { Auto, Float32, Float16, Float16GemmInputs };
     Storage activation_storage = Storage::Auto;
     // 8-bit images preprocessed by the GPU kernel where the device has shaderFloat64; false: on the
     // host into the float input, as on devices without it (tests compare the two).
