@@ -244,6 +244,16 @@ TEST_CASE("vulkan tensor cores: random layers against the CPU (fp16 bound)") {
         VulkanExecutor gpu(net, rt2, o);
         CHECK(gpu.steps(17, 17, 1).size() == 1);  // one merged step
     }
+    {  // wide 1x1 convs on a large grid (64 x 128 tiles), one with a residual
+        NetBuilder b(96, 18);
+        Layer l = conv(96, 256, 1, 1, Padding::Same, A::Relu);
+        l.input = 0;
+        const int t = b.add(l);
+        Layer r = conv(256, 256, 1, 1, Padding::Same, A::Relu6);
+        r.input = t, r.input2 = t;
+        b.add(r);
+        check_network("pw 96->256, 256->256 + residual, wide tiles", b, {{131, 129, 1}});
+    }
     {  // merged 1x1 convs whose channels are multiples of 4 (ResNet's shortcut + conv1): vector stores
         NetBuilder b(256, 17);
         const int co[3] = {64, 128, 36};

@@ -208,6 +208,10 @@ Dispatch lower_coopmat(const Gemm& m, const LayerGeometry& g, const DeviceFeatur
     constexpr uint64_t kCoopmatEnoughTiles = 264, kCoopmatSmallTileMaxK = 384;
     if (m.K <= kCoopmatSmallTileMaxK && tiles() < kCoopmatEnoughTiles) t.BM = 32, t.BN = 32, t.WM = 2, t.WN = 2;
     if (tiles() < 128) t.BM = 32, t.WM = 2;
+    // Wide 1x1 convs (output channels a multiple of 256) on large grids: 64 x 128 tiles of 8
+    // subgroups (ResNet50's, at batch 16; docs/PERFORMANCE.md, the tile sweep).
+    if (m.kernel == Kernel::PointwiseConv && m.co % 256 == 0 && div_up(rows, uint64_t(64)) >= kCoopmatEnoughTiles)
+        t.BM = 64, t.BN = 128, t.WM = 2, t.WN = 4;
     if (const CoopmatTile* o = coopmat_tile_override()) t = *o;
     const int BK = t.BK;
     const int threads = t.WM * t.WN * 32;
