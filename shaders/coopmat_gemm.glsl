@@ -46,30 +46,15 @@ layout(std430, set = 0, binding = 4) writeonly buffer Output4 { Y4_T y4[]; };
 const bool OUT_VEC4 = CO % 4 == 0 && (SEGMENTS < 2 || SEG_END0 % 4 == 0) && (SEGMENTS < 3 || SEG_END1 % 4 == 0) &&
                       (SEGMENTS < 4 || SEG_END2 % 4 == 0);
 
-vec4 activate4(const vec4 v, const int act) {
-    return vec4(activate_as(v.x, act), activate_as(v.y, act), activate_as(v.z, act), activate_as(v.w, act));
-}
-
 // store_output (output_segments.glsl) for channels n..n+3 of one segment, as one store (OUT_VEC4).
 void store_output4(const int m, const int n, const vec4 v) {
     if (SEGMENTS == 1) {
-        y4[(m * CO + n) >> 2] = Y4_T(activate4(v, ACT));
+        y4[(m * CO + n) >> 2] = Y4_T(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
         return;
     }
-    int begin = 0, end = SEG_END0, base = p.segment_offset[0];
-    vec4 r = activate4(v, ACT);
-    if (n >= SEG_END0) {
-        begin = SEG_END0, end = SEGMENTS > 2 ? SEG_END1 : CO, base = p.segment_offset[1];
-        r = activate4(v, SEG_ACT1);
-    }
-    if (SEGMENTS > 2 && n >= SEG_END1) {
-        begin = SEG_END1, end = SEGMENTS > 3 ? SEG_END2 : CO, base = p.segment_offset[2];
-        r = activate4(v, SEG_ACT2);
-    }
-    if (SEGMENTS > 3 && n >= SEG_END2) {
-        begin = SEG_END2, end = CO, base = p.segment_offset[3];
-        r = activate4(v, SEG_ACT3);
-    }
+    int begin, end, base;
+    const int s = output_segment(n, begin, end, base);
+    const vec4 r = vec4(activate_segment(v.x, s), activate_segment(v.y, s), activate_segment(v.z, s), activate_segment(v.w, s));
     y4[(base + m * (end - begin) + (n - begin)) >> 2] = Y4_T(r);
 }
 layout(std430, set = 0, binding = 2) readonly buffer Filter4 { vec4 w4[]; };
