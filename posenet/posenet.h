@@ -10,7 +10,7 @@
  *   config.model_path = "mobilenet-float-075-stride16.pnb";   // or a TF.js model.json
  *   posenet_detector* detector = NULL;
  *   if (posenet_detector_create(&config, &detector) != POSENET_OK) {
- *       fprintf(stderr, "%s\n", posenet_last_error());
+ *       show_error(posenet_last_error());                       // your code: the library never prints
  *       return 1;
  *   }
  *   posenet_loaded_image* photo = NULL;
@@ -23,7 +23,7 @@
  *       for (size_t i = 0; i < poses->count; ++i)
  *           for (int k = 0; k < POSENET_NUM_KEYPOINTS; ++k) {
  *               const posenet_keypoint* kp = &poses->poses[i].keypoints[k];
- *               printf("%s %.1f %.1f %.3f\n", kp->name, kp->x, kp->y, kp->score);
+ *               draw_keypoint(i, kp->name, kp->x, kp->y, kp->score);  // your code
  *           }
  *       posenet_poses_destroy(poses);
  *   }
